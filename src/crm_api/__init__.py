@@ -1,0 +1,1 @@
+"""crm-api: an async, API-first CRM backend on PostgreSQL."""

@@ -1,0 +1,108 @@
+"""create_app(): routers, error handlers, middleware, lifespan; nothing else."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from crm_api.api_keys.router import router as api_keys_router
+from crm_api.companies.router import router as companies_router
+from crm_api.contacts.router import router as contacts_router
+from crm_api.core.config import Settings, get_settings
+from crm_api.core.db import create_engine, create_sessionmaker
+from crm_api.core.error_handlers import install_error_handlers
+from crm_api.core.errors import PROBLEM_MEDIA_TYPE
+from crm_api.core.idempotency import IdempotentReplay
+from crm_api.core.middleware import BodySizeLimitMiddleware, MetricsMiddleware
+from crm_api.custom_fields.router import router as custom_fields_router
+from crm_api.events.router import router as events_router
+from crm_api.members.router import router as members_router
+from crm_api.ops.router import router as ops_router
+from crm_api.workspaces.router import router as workspace_router
+
+ROUTERS = (
+    ops_router,
+    workspace_router,
+    members_router,
+    api_keys_router,
+    custom_fields_router,
+    contacts_router,
+    companies_router,
+    events_router,
+)
+
+
+def _request_id_is_acceptable(value: str) -> bool:
+    return 0 < len(value) <= 200 and value.isascii() and value.isprintable()
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if settings.database_url is None:
+        raise RuntimeError(
+            "CRM_DATABASE_URL is not set; `crm-api serve` starts an embedded server."
+        )
+    engine = create_engine(settings.database_url, settings)
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+def _problem_media_types(schema: dict[str, Any]) -> dict[str, Any]:
+    """Error responses are documented as application/problem+json, as they are served."""
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for status_code, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status_code[0] in "45" and "application/json" in content:
+                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+    return schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="crm-api",
+        version="0.1.0",
+        summary="An API-first CRM: contacts, companies and the whole customer relationship.",
+        lifespan=_lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    for router in ROUTERS:
+        app.include_router(router)
+    install_error_handlers(app)
+
+    async def on_replay(_: Any, exc: Exception) -> Any:
+        assert isinstance(exc, IdempotentReplay)
+        return exc.to_response()
+
+    app.add_exception_handler(IdempotentReplay, on_replay)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(
+        CorrelationIdMiddleware,
+        header_name="X-Request-ID",
+        validator=_request_id_is_acceptable,
+    )
+
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _problem_media_types(default_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

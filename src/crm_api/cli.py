@@ -1,0 +1,130 @@
+"""The ``crm-api`` command: serve, migrate, create-workspace, openapi."""
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from crm_api.core.config import Settings, get_settings
+from crm_api.core.embedded import EmbeddedPostgresError, ensure_database, start_embedded_postgres
+
+EMBEDDED_DATABASE = "crm"
+
+# Keeps the embedded server's handle alive for the life of the process.
+_embedded_server: Any = None
+
+
+def database_url(settings: Settings) -> str:
+    """CRM_DATABASE_URL when set; otherwise the embedded server in the data folder, started now."""
+    global _embedded_server
+    if settings.database_url:
+        return settings.database_url
+    _embedded_server, admin_url = start_embedded_postgres(settings.data_dir / "postgres")
+    url = asyncio.run(ensure_database(admin_url, EMBEDDED_DATABASE))
+    return url.render_as_string(hide_password=False)
+
+
+def _migrate(url: str) -> None:
+    from crm_api.core.migrations import upgrade_to_head
+
+    upgrade_to_head(url)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from crm_api.core.logging import configure_logging
+
+    url = database_url(settings)
+    if not args.no_migrate:
+        _migrate(url)
+    configure_logging(settings.log_level)
+    host, port = args.host or settings.host, args.port or settings.port
+    if args.workers > 1:
+        os.environ["CRM_DATABASE_URL"] = url
+        uvicorn.run(
+            "crm_api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=args.workers,
+            log_config=None,
+            access_log=False,
+        )
+        return
+    from crm_api.app import create_app
+
+    app = create_app(settings.model_copy(update={"database_url": url}))
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+
+
+def cmd_migrate(_: argparse.Namespace, settings: Settings) -> None:
+    _migrate(database_url(settings))
+    print("Database schema is up to date.")
+
+
+async def _create_workspace(url: str, name: str, settings: Settings) -> tuple[str, str]:
+    from crm_api.core.db import create_engine, create_sessionmaker
+    from crm_api.workspaces.service import create_workspace
+
+    engine = create_engine(url, settings)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            workspace, key = await create_workspace(session, name)
+            return str(workspace.id), key.secret
+    finally:
+        await engine.dispose()
+
+
+def cmd_create_workspace(args: argparse.Namespace, settings: Settings) -> None:
+    url = database_url(settings)
+    _migrate(url)
+    workspace_id, secret = asyncio.run(_create_workspace(url, args.name, settings))
+    print(f"Workspace {args.name!r} created: {workspace_id}")
+    print("Its first admin API key, shown only this once:")
+    print(secret)
+
+
+def cmd_openapi(args: argparse.Namespace, settings: Settings) -> None:
+    from crm_api.app import create_app
+
+    document = json.dumps(create_app(settings).openapi(), indent=2, ensure_ascii=False) + "\n"
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(document, encoding="utf-8")
+    print(f"Wrote {output}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crm-api", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="migrate, then serve the API")
+    serve.add_argument("--host", help="default: CRM_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default: CRM_PORT or 8000")
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
+    serve.set_defaults(handler=cmd_serve)
+    migrate = commands.add_parser("migrate", help="apply the database migrations")
+    migrate.set_defaults(handler=cmd_migrate)
+    workspace = commands.add_parser(
+        "create-workspace", help="create a workspace and print its first admin API key"
+    )
+    workspace.add_argument("name")
+    workspace.set_defaults(handler=cmd_create_workspace)
+    openapi = commands.add_parser("openapi", help="write the OpenAPI document")
+    openapi.add_argument("--output", default="openapi/openapi.json")
+    openapi.set_defaults(handler=cmd_openapi)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        args.handler(args, get_settings())
+    except EmbeddedPostgresError as exc:
+        print(f"crm-api: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc

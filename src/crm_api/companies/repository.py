@@ -1,0 +1,55 @@
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_api.core.pagination import Sort, paginate
+from crm_api.models import Company
+
+from .schemas import CompanyListParams
+
+SORTABLE = {
+    "created_at": Company.created_at,
+    "updated_at": Company.updated_at,
+    "name": Company.name,
+}
+
+
+async def get_company(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    company_id: uuid.UUID,
+    *,
+    for_update: bool = False,
+) -> Company | None:
+    statement = select(Company).where(
+        Company.workspace_id == workspace_id, Company.id == company_id
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return await session.scalar(statement)
+
+
+async def find_by_domain(
+    session: AsyncSession, workspace_id: uuid.UUID, domain: str
+) -> Company | None:
+    return await session.scalar(
+        select(Company).where(Company.workspace_id == workspace_id, Company.domain == domain)
+    )
+
+
+async def list_companies(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    conditions: Sequence[ColumnElement[bool]],
+    params: CompanyListParams,
+    sort: Sort,
+) -> Sequence[Company]:
+    statement = select(Company).where(Company.workspace_id == workspace_id, *conditions)
+    return (await session.scalars(paginate(statement, Company.id, sort, params))).all()
+
+
+def ids_matching(workspace_id: uuid.UUID, *conditions: ColumnElement[bool]) -> Select[uuid.UUID]:
+    """A subquery of company ids, for filtering other records by their company's fields."""
+    return select(Company.id).where(Company.workspace_id == workspace_id, *conditions)

@@ -1,0 +1,136 @@
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Query, Response, status
+
+from crm_api.contacts import service as contacts_service
+from crm_api.contacts.schemas import ContactListParams, ContactRead
+from crm_api.core.auth import Principal, Scope, require
+from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.errors import problem_responses
+from crm_api.core.pagination import Page
+from crm_api.core.routing import crm_router
+from crm_api.core.session import SessionDep
+from crm_api.models import Company
+
+from . import service
+from .schemas import CompanyCreate, CompanyListParams, CompanyRead, CompanyUpdate
+
+router = crm_router("/v1/companies", "Companies")
+Reader = Annotated[Principal, Depends(require(Scope.companies_read))]
+Writer = Annotated[Principal, Depends(require(Scope.companies_write))]
+ContactsReader = Annotated[Principal, Depends(require(Scope.contacts_read))]
+_CHANGE_ERRORS = problem_responses(404, 409, 412, 428)
+
+
+def _served(company: Company, response: Response) -> CompanyRead:
+    response.headers["ETag"] = etag(company.version)
+    return CompanyRead.of(company)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a company",
+    responses=problem_responses(400, 409, 413, 415),
+)
+async def create_company(
+    data: CompanyCreate, session: SessionDep, principal: Writer, response: Response
+) -> CompanyRead:
+    company = await service.create_company(session, principal, data)
+    response.headers["Location"] = f"/v1/companies/{company.id}"
+    return _served(company, response)
+
+
+@router.get("", summary="List companies")
+async def list_companies(
+    params: Annotated[CompanyListParams, Query()], session: SessionDep, principal: Reader
+) -> Page[CompanyRead]:
+    rows, next_cursor = await service.list_companies(session, principal, params)
+    return Page(data=[CompanyRead.of(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/{company_id}", summary="Get a company", responses=problem_responses(404))
+async def get_company(
+    company_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
+) -> CompanyRead:
+    return _served(await service.get_company(session, principal, company_id), response)
+
+
+@router.patch(
+    "/{company_id}",
+    summary="Update a company",
+    responses=problem_responses(400, 404, 409, 412, 413, 415, 428),
+)
+async def update_company(
+    company_id: uuid.UUID,
+    data: CompanyUpdate,
+    session: SessionDep,
+    principal: Writer,
+    if_match: IfMatchDep,
+    response: Response,
+) -> CompanyRead:
+    company = await service.update_company(session, principal, company_id, data, if_match)
+    return _served(company, response)
+
+
+@router.post("/{company_id}/archive", summary="Archive a company", responses=_CHANGE_ERRORS)
+async def archive_company(
+    company_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    if_match: IfMatchDep,
+    response: Response,
+) -> CompanyRead:
+    company = await service.archive_company(session, principal, company_id, if_match, archived=True)
+    return _served(company, response)
+
+
+@router.post(
+    "/{company_id}/restore", summary="Restore an archived company", responses=_CHANGE_ERRORS
+)
+async def restore_company(
+    company_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    if_match: IfMatchDep,
+    response: Response,
+) -> CompanyRead:
+    company = await service.archive_company(
+        session, principal, company_id, if_match, archived=False
+    )
+    return _served(company, response)
+
+
+@router.delete(
+    "/{company_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an archived company for good",
+    description="Only an archived company can be deleted (409 otherwise); its contacts stay, "
+    "without a company.",
+    responses=_CHANGE_ERRORS,
+)
+async def delete_company(
+    company_id: uuid.UUID, session: SessionDep, principal: Writer, if_match: IfMatchDep
+) -> None:
+    await service.purge_company(session, principal, company_id, if_match)
+
+
+@router.get(
+    "/{company_id}/contacts",
+    summary="List a company's contacts",
+    description="Takes the same filters as the contacts list. Needs `companies:read` and "
+    "`contacts:read`.",
+    responses=problem_responses(404),
+)
+async def list_company_contacts(
+    company_id: uuid.UUID,
+    params: Annotated[ContactListParams, Query()],
+    session: SessionDep,
+    principal: Reader,
+    _contacts_reader: ContactsReader,
+) -> Page[ContactRead]:
+    await service.get_company(session, principal, company_id)
+    scoped = params.model_copy(update={"company_id": company_id})
+    rows, next_cursor = await contacts_service.list_contacts(session, principal, scoped)
+    return Page(data=[ContactRead.model_validate(row) for row in rows], next_cursor=next_cursor)

@@ -1,0 +1,107 @@
+import re
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ConfigDict, Field, field_validator
+
+from crm_api.core.filters import RecordListParams
+from crm_api.core.schemas import Address, CustomFieldValues, InputSchema, Money, ReadSchema, Tags
+from crm_api.models import Company
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def normalize_domain(value: str) -> str:
+    """``https://www.Example.com/about`` -> ``example.com``: one company, one spelling."""
+    domain = value.strip().lower()
+    domain = re.sub(r"^[a-z]+://", "", domain).split("/", 1)[0].removeprefix("www.")
+    if not _DOMAIN.match(domain):
+        raise ValueError("must be a domain name such as example.com")
+    return domain
+
+
+class _CompanyFields(InputSchema):
+    domain: str | None = Field(default=None, examples=["example.com"])
+    industry: str | None = Field(default=None, max_length=100, examples=["software"])
+    employee_count: int | None = Field(default=None, ge=0)
+    annual_revenue: Money | None = None
+    address: Address | None = None
+
+    @field_validator("domain")
+    @classmethod
+    def _normalize_domain(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_domain(value)
+
+
+class CompanyCreate(_CompanyFields):
+    name: str = Field(min_length=1, max_length=300, examples=["Acme Ltd"])
+    tags: Tags = Field(default_factory=list)
+    custom_fields: CustomFieldValues = Field(default_factory=dict)
+
+
+class CompanyUpdate(_CompanyFields):
+    """Fields not sent are untouched; null clears a field; objects merge (RFC 7396)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    tags: Tags | None = None
+    custom_fields: CustomFieldValues | None = None
+
+    @field_validator("name", "tags", "custom_fields", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class CompanyRead(ReadSchema):
+    model_config = ConfigDict(from_attributes=False)
+
+    id: uuid.UUID
+    name: str
+    domain: str | None
+    industry: str | None
+    employee_count: int | None
+    annual_revenue: Money | None
+    address: Address | None
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+    version: int
+
+    @classmethod
+    def of(cls, company: Company) -> "CompanyRead":
+        revenue = None
+        if company.annual_revenue is not None and company.annual_revenue_currency is not None:
+            revenue = Money(amount=company.annual_revenue, currency=company.annual_revenue_currency)
+        return cls(
+            id=company.id,
+            name=company.name,
+            domain=company.domain,
+            industry=company.industry,
+            employee_count=company.employee_count,
+            annual_revenue=revenue,
+            address=Address.model_validate(company.address) if company.address else None,
+            tags=company.tags,
+            custom_fields=company.custom_fields,
+            created_at=company.created_at,
+            updated_at=company.updated_at,
+            archived_at=company.archived_at,
+            version=company.version,
+        )
+
+
+class CompanyListParams(RecordListParams):
+    model_config = ConfigDict(extra="allow")
+
+    name: str | None = Field(default=None, description="Exact name.")
+    domain: str | None = None
+    industry: list[str] | None = None
+    employee_count_gte: int | None = None
+    employee_count_lte: int | None = None
+    annual_revenue_gte: Decimal | None = None
+    annual_revenue_lte: Decimal | None = None

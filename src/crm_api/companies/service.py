@@ -1,0 +1,180 @@
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_api.core.archive import ensure_archived, ensure_live, set_archived
+from crm_api.core.auth import Principal
+from crm_api.core.concurrency import IfMatch
+from crm_api.core.errors import NotFound
+from crm_api.core.events import changed_fields, record_event
+from crm_api.core.filters import in_range, record_conditions, search_condition
+from crm_api.core.pagination import page_of, parse_sort
+from crm_api.core.records import apply_changes, flush_unique, touch
+from crm_api.custom_fields.values import filter_conditions, validated_values
+from crm_api.models import Company
+
+from . import repository
+from .schemas import CompanyCreate, CompanyListParams, CompanyRead, CompanyUpdate
+
+_OBJECT_FIELDS = frozenset({"address"})
+
+
+def _columns(changes: dict[str, Any]) -> dict[str, Any]:
+    """Input fields as table columns: money is split into amount and currency."""
+    if "annual_revenue" in changes:
+        revenue = changes.pop("annual_revenue")
+        changes["annual_revenue"] = revenue["amount"] if revenue else None
+        changes["annual_revenue_currency"] = revenue["currency"] if revenue else None
+    return changes
+
+
+async def _flush(session: AsyncSession, principal: Principal, company: Company) -> None:
+    domain = company.domain
+    await flush_unique(
+        session,
+        constraint="uq_companies_domain",
+        field="domain",
+        find_existing=lambda: repository.find_by_domain(
+            session, principal.workspace_id, domain or ""
+        ),
+    )
+
+
+async def create_company(
+    session: AsyncSession, principal: Principal, data: CompanyCreate
+) -> Company:
+    values = _columns(data.model_dump(exclude={"custom_fields"}))
+    values["custom_fields"] = await validated_values(
+        session, principal.workspace_id, "company", None, data.custom_fields
+    )
+    company = Company(workspace_id=principal.workspace_id, **values)
+    session.add(company)
+    await _flush(session, principal, company)
+    record_event(session, principal, "company.created", company.id, CompanyRead.of(company))
+    return company
+
+
+async def get_company(
+    session: AsyncSession, principal: Principal, company_id: uuid.UUID, *, for_update: bool = False
+) -> Company:
+    company = await repository.get_company(
+        session, principal.workspace_id, company_id, for_update=for_update
+    )
+    if company is None:
+        raise NotFound(f"No company {company_id}.")
+    return company
+
+
+def company_ids_where(
+    workspace_id: uuid.UUID,
+    *,
+    q: str | None = None,
+    industry: str | None = None,
+    domain: str | None = None,
+) -> Select[uuid.UUID]:
+    """Ids of the workspace's companies matching these, for filters on related records."""
+    conditions: list[ColumnElement[bool]] = []
+    if q is not None:
+        conditions.append(search_condition(Company.search_text, q))
+    if industry is not None:
+        conditions.append(Company.industry == industry)
+    if domain is not None:
+        conditions.append(Company.domain == domain.lower())
+    return repository.ids_matching(workspace_id, *conditions)
+
+
+async def list_companies(
+    session: AsyncSession, principal: Principal, params: CompanyListParams
+) -> tuple[list[Company], str | None]:
+    sort = parse_sort(params.sort, repository.SORTABLE)
+    conditions = record_conditions(Company, params)
+    conditions += await filter_conditions(
+        session, principal.workspace_id, "company", Company.custom_fields, params.model_extra or {}
+    )
+    if params.q is not None:
+        conditions.append(search_condition(Company.search_text, params.q))
+    if params.name is not None:
+        conditions.append(Company.name == params.name)
+    if params.domain is not None:
+        conditions.append(Company.domain == params.domain.lower())
+    if params.industry:
+        conditions.append(Company.industry.in_(params.industry))
+    conditions += in_range(
+        Company.employee_count, params.employee_count_gte, params.employee_count_lte
+    )
+    conditions += in_range(
+        Company.annual_revenue, params.annual_revenue_gte, params.annual_revenue_lte
+    )
+    rows = await repository.list_companies(
+        session, principal.workspace_id, conditions, params, sort
+    )
+    return page_of(rows, sort, params)
+
+
+async def update_company(
+    session: AsyncSession,
+    principal: Principal,
+    company_id: uuid.UUID,
+    data: CompanyUpdate,
+    if_match: IfMatch,
+) -> Company:
+    company = await get_company(session, principal, company_id, for_update=True)
+    if_match.check(company.version)
+    ensure_live(company)
+    changes = data.model_dump(exclude_unset=True)
+    if not changes:
+        return company
+    before = CompanyRead.of(company).model_dump(mode="json")
+    if "custom_fields" in changes:
+        changes["custom_fields"] = await validated_values(
+            session,
+            principal.workspace_id,
+            "company",
+            company.custom_fields,
+            changes["custom_fields"],
+        )
+    apply_changes(company, _columns(changes), _OBJECT_FIELDS)
+    touch(company)
+    await _flush(session, principal, company)
+    after = CompanyRead.of(company)
+    record_event(
+        session,
+        principal,
+        "company.updated",
+        company.id,
+        after,
+        changed_fields(before, after.model_dump(mode="json")),
+    )
+    return company
+
+
+async def archive_company(
+    session: AsyncSession,
+    principal: Principal,
+    company_id: uuid.UUID,
+    if_match: IfMatch,
+    *,
+    archived: bool,
+) -> Company:
+    company = await get_company(session, principal, company_id, for_update=True)
+    if_match.check(company.version)
+    if set_archived(company, archived):
+        await session.flush()
+        event_type = "company.archived" if archived else "company.restored"
+        record_event(session, principal, event_type, company.id, CompanyRead.of(company))
+    return company
+
+
+async def purge_company(
+    session: AsyncSession, principal: Principal, company_id: uuid.UUID, if_match: IfMatch
+) -> None:
+    """Delete an archived company for good; its contacts stay, without a company."""
+    company = await get_company(session, principal, company_id, for_update=True)
+    if_match.check(company.version)
+    ensure_archived(company)
+    snapshot = CompanyRead.of(company)
+    await session.delete(company)
+    await session.flush()
+    record_event(session, principal, "company.deleted", company_id, snapshot)

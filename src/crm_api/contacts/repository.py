@@ -1,0 +1,66 @@
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_api.core.pagination import Sort, paginate
+from crm_api.models import Contact, LifecycleChange
+
+from .schemas import ContactListParams
+
+SORTABLE = {
+    "created_at": Contact.created_at,
+    "updated_at": Contact.updated_at,
+    "last_name": Contact.last_name,
+}
+
+
+async def get_contact(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    *,
+    for_update: bool = False,
+) -> Contact | None:
+    statement = select(Contact).where(
+        Contact.workspace_id == workspace_id, Contact.id == contact_id
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return await session.scalar(statement)
+
+
+async def find_by_email(
+    session: AsyncSession, workspace_id: uuid.UUID, email: str, *, for_update: bool = False
+) -> Contact | None:
+    statement = select(Contact).where(
+        Contact.workspace_id == workspace_id, func.lower(Contact.email) == email.lower()
+    )
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return await session.scalar(statement)
+
+
+async def list_contacts(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    conditions: Sequence[ColumnElement[bool]],
+    params: ContactListParams,
+    sort: Sort,
+) -> Sequence[Contact]:
+    statement = select(Contact).where(Contact.workspace_id == workspace_id, *conditions)
+    return (await session.scalars(paginate(statement, Contact.id, sort, params))).all()
+
+
+async def lifecycle_history(
+    session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID
+) -> Sequence[LifecycleChange]:
+    statement = (
+        select(LifecycleChange)
+        .where(
+            LifecycleChange.workspace_id == workspace_id, LifecycleChange.contact_id == contact_id
+        )
+        .order_by(LifecycleChange.changed_at, LifecycleChange.id)
+    )
+    return (await session.scalars(statement)).all()

@@ -1,0 +1,151 @@
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Query, Response, status
+
+from crm_api.core.auth import Principal, Scope, require
+from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.errors import problem_responses
+from crm_api.core.pagination import Page
+from crm_api.core.routing import crm_router
+from crm_api.core.session import SessionDep
+from crm_api.models import Contact
+
+from . import service
+from .schemas import (
+    ContactCreate,
+    ContactListParams,
+    ContactRead,
+    ContactUpdate,
+    ContactUpsert,
+    LifecycleChangeRead,
+)
+
+router = crm_router("/v1/contacts", "Contacts")
+Reader = Annotated[Principal, Depends(require(Scope.contacts_read))]
+Writer = Annotated[Principal, Depends(require(Scope.contacts_write))]
+_CHANGE_ERRORS = problem_responses(404, 409, 412, 428)
+
+
+def _served(contact: Contact, response: Response) -> ContactRead:
+    response.headers["ETag"] = etag(contact.version)
+    return ContactRead.model_validate(contact)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a contact",
+    responses=problem_responses(400, 409, 413, 415),
+)
+async def create_contact(
+    data: ContactCreate, session: SessionDep, principal: Writer, response: Response
+) -> ContactRead:
+    contact = await service.create_contact(session, principal, data)
+    response.headers["Location"] = f"/v1/contacts/{contact.id}"
+    return _served(contact, response)
+
+
+@router.post(
+    "/upsert",
+    summary="Create or update a contact by email",
+    description="Updates the contact with this email (200), or creates one (201). "
+    "The fields sent are applied as in PATCH.",
+    responses={
+        201: {"model": ContactRead, "description": "Created"},
+        **problem_responses(400, 409, 413, 415),
+    },
+)
+async def upsert_contact(
+    data: ContactUpsert, session: SessionDep, principal: Writer, response: Response
+) -> ContactRead:
+    contact, created = await service.upsert_contact(session, principal, data)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+        response.headers["Location"] = f"/v1/contacts/{contact.id}"
+    return _served(contact, response)
+
+
+@router.get("", summary="List contacts")
+async def list_contacts(
+    params: Annotated[ContactListParams, Query()], session: SessionDep, principal: Reader
+) -> Page[ContactRead]:
+    rows, next_cursor = await service.list_contacts(session, principal, params)
+    return Page(data=[ContactRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/{contact_id}", summary="Get a contact", responses=problem_responses(404))
+async def get_contact(
+    contact_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
+) -> ContactRead:
+    return _served(await service.get_contact(session, principal, contact_id), response)
+
+
+@router.patch(
+    "/{contact_id}",
+    summary="Update a contact",
+    responses=problem_responses(400, 404, 409, 412, 413, 415, 428),
+)
+async def update_contact(
+    contact_id: uuid.UUID,
+    data: ContactUpdate,
+    session: SessionDep,
+    principal: Writer,
+    if_match: IfMatchDep,
+    response: Response,
+) -> ContactRead:
+    contact = await service.update_contact(session, principal, contact_id, data, if_match)
+    return _served(contact, response)
+
+
+@router.post("/{contact_id}/archive", summary="Archive a contact", responses=_CHANGE_ERRORS)
+async def archive_contact(
+    contact_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    if_match: IfMatchDep,
+    response: Response,
+) -> ContactRead:
+    contact = await service.archive_contact(session, principal, contact_id, if_match, archived=True)
+    return _served(contact, response)
+
+
+@router.post(
+    "/{contact_id}/restore", summary="Restore an archived contact", responses=_CHANGE_ERRORS
+)
+async def restore_contact(
+    contact_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    if_match: IfMatchDep,
+    response: Response,
+) -> ContactRead:
+    contact = await service.archive_contact(
+        session, principal, contact_id, if_match, archived=False
+    )
+    return _served(contact, response)
+
+
+@router.delete(
+    "/{contact_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an archived contact for good",
+    description="Only an archived contact can be deleted (409 otherwise).",
+    responses=_CHANGE_ERRORS,
+)
+async def delete_contact(
+    contact_id: uuid.UUID, session: SessionDep, principal: Writer, if_match: IfMatchDep
+) -> None:
+    await service.purge_contact(session, principal, contact_id, if_match)
+
+
+@router.get(
+    "/{contact_id}/lifecycle-history",
+    summary="A contact's lifecycle-stage changes, oldest first",
+    responses=problem_responses(404),
+)
+async def get_lifecycle_history(
+    contact_id: uuid.UUID, session: SessionDep, principal: Reader
+) -> list[LifecycleChangeRead]:
+    rows = await service.lifecycle_history(session, principal, contact_id)
+    return [LifecycleChangeRead.model_validate(row) for row in rows]

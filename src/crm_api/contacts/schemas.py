@@ -1,0 +1,134 @@
+import uuid
+from datetime import datetime
+from typing import Any, Literal, Self
+
+from pydantic import ConfigDict, EmailStr, Field, field_validator, model_validator
+
+from crm_api.core.filters import RecordListParams
+from crm_api.core.schemas import Address, CustomFieldValues, InputSchema, ReadSchema, Tags
+
+LifecycleStage = Literal[
+    "subscriber",
+    "lead",
+    "marketing_qualified",
+    "sales_qualified",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "churned",
+    "other",
+]
+
+
+class Phone(InputSchema):
+    label: Literal["mobile", "work", "home", "other"] = "mobile"
+    number: str = Field(pattern=r"^\+?[0-9 ()./-]{3,40}$", examples=["+44 20 7946 0958"])
+
+
+class _ContactFields(InputSchema):
+    email: EmailStr | None = Field(
+        default=None, description="The primary email, unique in the workspace ignoring case."
+    )
+    additional_emails: list[EmailStr] | None = Field(default=None, max_length=20)
+    phones: list[Phone] | None = Field(default=None, max_length=20)
+    job_title: str | None = Field(default=None, max_length=200)
+    lead_source: str | None = Field(default=None, max_length=100, examples=["webinar"])
+    owner_id: uuid.UUID | None = Field(default=None, description="The member who owns the contact.")
+    company_id: uuid.UUID | None = None
+    address: Address | None = None
+
+
+class ContactCreate(_ContactFields):
+    first_name: str = Field(default="", max_length=200, examples=["Grace"])
+    last_name: str = Field(default="", max_length=200, examples=["Hopper"])
+    lifecycle_stage: LifecycleStage = "lead"
+    tags: Tags = Field(default_factory=list)
+    custom_fields: CustomFieldValues = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _identifiable(self) -> Self:
+        if not (self.email or self.first_name or self.last_name):
+            raise ValueError("a contact needs an email or a name")
+        return self
+
+
+class ContactUpsert(ContactCreate):
+    email: EmailStr = Field(description="The natural key: an existing contact with it is updated.")
+
+
+class ContactUpdate(_ContactFields):
+    """Fields not sent are untouched; null clears a field; objects merge (RFC 7396)."""
+
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    lifecycle_stage: LifecycleStage | None = None
+    tags: Tags | None = None
+    custom_fields: CustomFieldValues | None = None
+
+    @field_validator(
+        "first_name",
+        "last_name",
+        "lifecycle_stage",
+        "tags",
+        "custom_fields",
+        "additional_emails",
+        "phones",
+        mode="before",
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class PhoneRead(ReadSchema):
+    label: str
+    number: str
+
+
+class ContactRead(ReadSchema):
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+    email: str | None
+    additional_emails: list[str]
+    phones: list[PhoneRead]
+    job_title: str | None
+    lifecycle_stage: LifecycleStage
+    lead_source: str | None
+    owner_id: uuid.UUID | None
+    company_id: uuid.UUID | None
+    address: Address | None
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+    version: int
+
+
+class LifecycleChangeRead(ReadSchema):
+    id: uuid.UUID
+    from_stage: LifecycleStage | None
+    to_stage: LifecycleStage
+    changed_at: datetime
+    actor_type: str
+    actor_id: uuid.UUID | None
+
+
+class ContactListParams(RecordListParams):
+    """Besides these, ``custom_fields.<key>`` (and ``_gte``/``_lte`` for numbers and dates)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    email: str | None = Field(default=None, description="Exact email, ignoring case.")
+    first_name: str | None = None
+    last_name: str | None = None
+    job_title: str | None = None
+    lifecycle_stage: list[LifecycleStage] | None = None
+    lead_source: str | None = None
+    owner_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = None
+    company_industry: str | None = Field(default=None, description="The company's industry.")
+    company_domain: str | None = Field(default=None, description="The company's domain.")

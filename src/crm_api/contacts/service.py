@@ -1,0 +1,249 @@
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_api.companies.service import company_ids_where
+from crm_api.core.archive import ensure_archived, ensure_live, set_archived
+from crm_api.core.auth import Principal
+from crm_api.core.concurrency import IfMatch
+from crm_api.core.db import violated_constraint
+from crm_api.core.errors import NotFound
+from crm_api.core.events import changed_fields, record_event
+from crm_api.core.filters import record_conditions, search_condition
+from crm_api.core.pagination import page_of, parse_sort
+from crm_api.core.records import apply_changes, flush_unique, touch
+from crm_api.custom_fields.values import filter_conditions, validated_values
+from crm_api.models import Contact, LifecycleChange
+
+from . import repository
+from .schemas import ContactCreate, ContactListParams, ContactRead, ContactUpdate, ContactUpsert
+
+_OBJECT_FIELDS = frozenset({"address"})
+EMAIL_CONSTRAINT = "uq_contacts_email"
+
+
+def _record_stage(
+    session: AsyncSession, principal: Principal, contact: Contact, from_stage: str | None
+) -> None:
+    session.add(
+        LifecycleChange(
+            workspace_id=contact.workspace_id,
+            contact_id=contact.id,
+            from_stage=from_stage,
+            to_stage=contact.lifecycle_stage,
+            actor_type=principal.actor_type,
+            actor_id=principal.actor_id,
+        )
+    )
+
+
+async def _flush(session: AsyncSession, principal: Principal, contact: Contact) -> None:
+    email = contact.email
+    await flush_unique(
+        session,
+        constraint=EMAIL_CONSTRAINT,
+        field="email",
+        find_existing=lambda: repository.find_by_email(
+            session, principal.workspace_id, email or ""
+        ),
+    )
+
+
+async def _new_contact(session: AsyncSession, principal: Principal, data: ContactCreate) -> Contact:
+    values = data.model_dump(exclude={"custom_fields"}, exclude_none=True)
+    values["custom_fields"] = await validated_values(
+        session, principal.workspace_id, "contact", None, data.custom_fields
+    )
+    contact = Contact(workspace_id=principal.workspace_id, **values)
+    contact.additional_emails = contact.additional_emails or []
+    contact.phones = contact.phones or []
+    session.add(contact)
+    return contact
+
+
+def _created(session: AsyncSession, principal: Principal, contact: Contact) -> None:
+    _record_stage(session, principal, contact, None)
+    record_event(
+        session, principal, "contact.created", contact.id, ContactRead.model_validate(contact)
+    )
+
+
+async def create_contact(
+    session: AsyncSession, principal: Principal, data: ContactCreate
+) -> Contact:
+    contact = await _new_contact(session, principal, data)
+    await _flush(session, principal, contact)
+    _created(session, principal, contact)
+    return contact
+
+
+async def get_contact(
+    session: AsyncSession, principal: Principal, contact_id: uuid.UUID, *, for_update: bool = False
+) -> Contact:
+    contact = await repository.get_contact(
+        session, principal.workspace_id, contact_id, for_update=for_update
+    )
+    if contact is None:
+        raise NotFound(f"No contact {contact_id}.")
+    return contact
+
+
+async def _apply_update(
+    session: AsyncSession, principal: Principal, contact: Contact, changes: dict[str, Any]
+) -> Contact:
+    if not changes:
+        return contact
+    before = ContactRead.model_validate(contact).model_dump(mode="json")
+    if "custom_fields" in changes:
+        changes["custom_fields"] = await validated_values(
+            session,
+            principal.workspace_id,
+            "contact",
+            contact.custom_fields,
+            changes["custom_fields"],
+        )
+    previous_stage = contact.lifecycle_stage
+    apply_changes(contact, changes, _OBJECT_FIELDS)
+    touch(contact)
+    await _flush(session, principal, contact)
+    if contact.lifecycle_stage != previous_stage:
+        _record_stage(session, principal, contact, previous_stage)
+    after = ContactRead.model_validate(contact)
+    record_event(
+        session,
+        principal,
+        "contact.updated",
+        contact.id,
+        after,
+        changed_fields(before, after.model_dump(mode="json")),
+    )
+    return contact
+
+
+async def update_contact(
+    session: AsyncSession,
+    principal: Principal,
+    contact_id: uuid.UUID,
+    data: ContactUpdate,
+    if_match: IfMatch,
+) -> Contact:
+    contact = await get_contact(session, principal, contact_id, for_update=True)
+    if_match.check(contact.version)
+    ensure_live(contact)
+    return await _apply_update(session, principal, contact, data.model_dump(exclude_unset=True))
+
+
+async def upsert_contact(
+    session: AsyncSession, principal: Principal, data: ContactUpsert
+) -> tuple[Contact, bool]:
+    """Create the contact with this email, or update the one that has it. True when created.
+
+    Concurrent upserts of one email serialise on the unique index: the losers' inserts fail in a
+    savepoint, and they update the winner's row instead.
+    """
+    existing = await repository.find_by_email(
+        session, principal.workspace_id, data.email, for_update=True
+    )
+    if existing is None:
+        contact = await _new_contact(session, principal, data)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError as exc:
+            if violated_constraint(exc)[0] != EMAIL_CONSTRAINT:
+                raise
+        else:
+            _created(session, principal, contact)
+            return contact, True
+        existing = await repository.find_by_email(
+            session, principal.workspace_id, data.email, for_update=True
+        )
+        assert existing is not None  # the insert that beat ours has committed
+    ensure_live(existing)
+    changes = data.model_dump(exclude_unset=True)
+    return await _apply_update(session, principal, existing, changes), False
+
+
+def _conditions(principal: Principal, params: ContactListParams) -> list[ColumnElement[bool]]:
+    workspace_id = principal.workspace_id
+    conditions = record_conditions(Contact, params)
+    if params.q is not None:
+        conditions.append(
+            or_(
+                search_condition(Contact.search_text, params.q),
+                Contact.company_id.in_(company_ids_where(workspace_id, q=params.q)),
+            )
+        )
+    exact: Sequence[tuple[Any, Any]] = (
+        (Contact.first_name, params.first_name),
+        (Contact.last_name, params.last_name),
+        (Contact.job_title, params.job_title),
+        (Contact.lead_source, params.lead_source),
+        (Contact.owner_id, params.owner_id),
+        (Contact.company_id, params.company_id),
+    )
+    conditions += [column == value for column, value in exact if value is not None]
+    if params.email is not None:
+        conditions.append(func.lower(Contact.email) == params.email.lower())
+    if params.lifecycle_stage:
+        conditions.append(Contact.lifecycle_stage.in_(params.lifecycle_stage))
+    if params.company_industry is not None or params.company_domain is not None:
+        companies = company_ids_where(
+            workspace_id, industry=params.company_industry, domain=params.company_domain
+        )
+        conditions.append(Contact.company_id.in_(companies))
+    return conditions
+
+
+async def list_contacts(
+    session: AsyncSession, principal: Principal, params: ContactListParams
+) -> tuple[list[Contact], str | None]:
+    sort = parse_sort(params.sort, repository.SORTABLE)
+    conditions = _conditions(principal, params)
+    conditions += await filter_conditions(
+        session, principal.workspace_id, "contact", Contact.custom_fields, params.model_extra or {}
+    )
+    rows = await repository.list_contacts(session, principal.workspace_id, conditions, params, sort)
+    return page_of(rows, sort, params)
+
+
+async def archive_contact(
+    session: AsyncSession,
+    principal: Principal,
+    contact_id: uuid.UUID,
+    if_match: IfMatch,
+    *,
+    archived: bool,
+) -> Contact:
+    contact = await get_contact(session, principal, contact_id, for_update=True)
+    if_match.check(contact.version)
+    if set_archived(contact, archived):
+        await session.flush()
+        event_type = "contact.archived" if archived else "contact.restored"
+        record_event(
+            session, principal, event_type, contact.id, ContactRead.model_validate(contact)
+        )
+    return contact
+
+
+async def purge_contact(
+    session: AsyncSession, principal: Principal, contact_id: uuid.UUID, if_match: IfMatch
+) -> None:
+    contact = await get_contact(session, principal, contact_id, for_update=True)
+    if_match.check(contact.version)
+    ensure_archived(contact)
+    snapshot = ContactRead.model_validate(contact)
+    await session.delete(contact)
+    await session.flush()
+    record_event(session, principal, "contact.deleted", contact_id, snapshot)
+
+
+async def lifecycle_history(
+    session: AsyncSession, principal: Principal, contact_id: uuid.UUID
+) -> Sequence[LifecycleChange]:
+    await get_contact(session, principal, contact_id)
+    return await repository.lifecycle_history(session, principal.workspace_id, contact_id)

@@ -1,0 +1,149 @@
+"""API keys: ``crm_<workspace id><key id><secret>``, checked by SHA-256 against the key's row.
+
+Keys carry 256 bits of randomness, so a fast hash is right (a slow password hash buys nothing
+here) and the check is one primary-key lookup. Verified keys are cached in-process for a few
+seconds; a revocation evicts locally at once and elsewhere within the cache lifetime.
+"""
+
+import hashlib
+import hmac
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from crm_api.core.config import get_settings
+from crm_api.core.errors import Forbidden, Unauthorized
+from crm_api.core.session import SessionDep
+
+TOKEN_PREFIX = "crm_"  # noqa: S105 - a prefix, not a secret
+_HEX_UUID = 32
+
+
+class Scope(StrEnum):
+    admin = "admin"
+    members_read = "members:read"
+    members_write = "members:write"
+    contacts_read = "contacts:read"
+    contacts_write = "contacts:write"
+    companies_read = "companies:read"
+    companies_write = "companies:write"
+    custom_fields_read = "custom_fields:read"
+    custom_fields_write = "custom_fields:write"
+    events_read = "events:read"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    workspace_id: uuid.UUID
+    actor_id: uuid.UUID
+    scopes: frozenset[str]
+    actor_type: str = "api_key"
+
+    def require(self, scope: Scope) -> None:
+        if Scope.admin not in self.scopes and scope not in self.scopes:
+            raise Forbidden(f"This API key lacks the '{scope}' scope.", missing_scope=scope.value)
+
+
+@dataclass(frozen=True, slots=True)
+class NewSecret:
+    token: str
+    hash: bytes
+    hint: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    hash: bytes
+    scopes: frozenset[str]
+    expires_at: datetime | None
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def new_secret(workspace_id: uuid.UUID, key_id: uuid.UUID) -> NewSecret:
+    token = f"{TOKEN_PREFIX}{workspace_id.hex}{key_id.hex}{secrets.token_urlsafe(32)}"
+    return NewSecret(token=token, hash=hash_token(token), hint=token[-4:])
+
+
+def parse_token(token: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    body = token.removeprefix(TOKEN_PREFIX)
+    if body == token or len(body) <= 2 * _HEX_UUID:
+        return None
+    try:
+        return uuid.UUID(hex=body[:_HEX_UUID]), uuid.UUID(hex=body[_HEX_UUID : 2 * _HEX_UUID])
+    except ValueError:
+        return None
+
+
+class KeyCache:
+    def __init__(self) -> None:
+        self._entries: dict[tuple[uuid.UUID, uuid.UUID], tuple[float, StoredKey]] = {}
+
+    def get(self, ident: tuple[uuid.UUID, uuid.UUID]) -> StoredKey | None:
+        entry = self._entries.get(ident)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, ident: tuple[uuid.UUID, uuid.UUID], key: StoredKey, ttl: float) -> None:
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[ident] = (time.monotonic() + ttl, key)
+
+    def evict(self, ident: tuple[uuid.UUID, uuid.UUID]) -> None:
+        self._entries.pop(ident, None)
+
+
+key_cache = KeyCache()
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key of the workspace: `Authorization: Bearer crm_...`.",
+)
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="crm-api"'}
+
+
+async def authenticate(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    from crm_api.api_keys.repository import load_stored_key
+
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("Send an API key as `Authorization: Bearer <key>`.", headers=_CHALLENGE)
+    token = credentials.credentials
+    ident = parse_token(token)
+    if ident is None:
+        raise Unauthorized("The API key is malformed.", headers=_CHALLENGE)
+    stored = key_cache.get(ident)
+    if stored is None:
+        stored = await load_stored_key(session, *ident)
+        if stored is not None:
+            key_cache.put(ident, stored, get_settings().api_key_cache_seconds)
+    if stored is None or not hmac.compare_digest(stored.hash, hash_token(token)):
+        raise Unauthorized("The API key is invalid or revoked.", headers=_CHALLENGE)
+    if stored.expires_at is not None and stored.expires_at <= datetime.now(UTC):
+        raise Unauthorized("The API key has expired.", headers=_CHALLENGE)
+    return Principal(workspace_id=ident[0], actor_id=ident[1], scopes=stored.scopes)
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+def require(scope: Scope) -> Callable[[Principal], Principal]:
+    def dependency(principal: PrincipalDep) -> Principal:
+        principal.require(scope)
+        return principal
+
+    dependency.__name__ = f"require_{scope.name}"
+    return dependency

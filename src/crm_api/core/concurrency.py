@@ -1,0 +1,46 @@
+"""Optimistic concurrency: ``ETag`` is the record's version; ``If-Match`` must name the current one."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header
+
+from crm_api.core.config import get_settings
+from crm_api.core.errors import PreconditionFailed, PreconditionRequired
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+@dataclass(frozen=True, slots=True)
+class IfMatch:
+    header: str | None
+
+    def check(self, current_version: int) -> None:
+        if self.header is None:
+            return
+        tags = {tag.strip() for tag in self.header.split(",")}
+        if "*" in tags or etag(current_version) in tags:
+            return
+        raise PreconditionFailed(
+            f"If-Match {self.header} does not match the current version {etag(current_version)}.",
+            headers={"ETag": etag(current_version)},
+        )
+
+
+def if_match(
+    header: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description="The ETag from the last read; the change is refused with 412 if stale.",
+        ),
+    ] = None,
+) -> IfMatch:
+    if header is None and get_settings().require_if_match:
+        raise PreconditionRequired("This workspace requires If-Match on every change.")
+    return IfMatch(header)
+
+
+IfMatchDep = Annotated[IfMatch, Depends(if_match)]

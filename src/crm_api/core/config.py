@@ -1,0 +1,32 @@
+"""One Settings object, read once from the environment (prefix ``CRM_``)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL. When unset, an embedded PostgreSQL is started in data_dir.",
+    )
+    data_dir: Path = Path(".crm-data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    db_pool_size: int = 20
+    db_max_overflow: int = 10
+    db_connect_timeout_seconds: float = 5.0
+    max_body_bytes: int = 1_048_576
+    require_if_match: bool = False
+    api_key_cache_seconds: float = 5.0
+    idempotency_ttl_hours: int = 24
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,56 @@
+"""Engine and session factory; database URLs in the forms SQLAlchemy and asyncpg each want."""
+
+from sqlalchemy import URL, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from crm_api.core.config import Settings
+
+
+def sqlalchemy_url(url: str) -> URL:
+    """Any PostgreSQL URL (``postgresql://``, ``postgresql+asyncpg://``, ...) for asyncpg."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("postgres"):
+        raise ValueError(f"crm-api runs on PostgreSQL only, not {parsed.drivername!r}")
+    return parsed.set(drivername="postgresql+asyncpg")
+
+
+def libpq_url(url: str | URL) -> str:
+    """The plain ``postgresql://`` form that asyncpg.connect() accepts."""
+    parsed = url if isinstance(url, URL) else make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def with_database(url: str | URL, database: str) -> URL:
+    parsed = url if isinstance(url, URL) else make_url(url)
+    return sqlalchemy_url(parsed.render_as_string(hide_password=False)).set(database=database)
+
+
+def create_engine(url: str | URL, settings: Settings) -> AsyncEngine:
+    return create_async_engine(
+        url if isinstance(url, URL) else sqlalchemy_url(url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_connect_timeout_seconds,
+        connect_args={
+            "timeout": settings.db_connect_timeout_seconds,
+            "server_settings": {"application_name": "crm-api"},
+        },
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def violated_constraint(exc: IntegrityError) -> tuple[str | None, str | None]:
+    """The (constraint name, SQLSTATE) of an integrity error raised by asyncpg."""
+    cause = getattr(exc.orig, "__cause__", None)
+    constraint = getattr(cause, "constraint_name", None)
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(exc.orig, "sqlstate", None)
+    return constraint, sqlstate

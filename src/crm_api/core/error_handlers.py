@@ -1,0 +1,134 @@
+"""Every error the app can meet, turned into ``application/problem+json``; a 500 is always a bug."""
+
+import logging
+from typing import Any
+
+from asgi_correlation_id import correlation_id
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from crm_api.core.db import violated_constraint
+from crm_api.core.errors import (
+    PROBLEM_MEDIA_TYPE,
+    Conflict,
+    CRMError,
+    FieldError,
+    MalformedRequest,
+    MethodNotAllowed,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+    field_error,
+)
+from crm_api.core.json import dumps
+from crm_api.models import CONSTRAINT_FIELDS
+
+logger = logging.getLogger("crm_api.errors")
+
+
+def problem_response(error: CRMError, request: Request) -> Response:
+    problem = error.to_problem(instance=request.url.path)
+    return Response(
+        dumps(problem.model_dump(exclude_none=True)),
+        status_code=error.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=error.headers,
+    )
+
+
+def _validation_problem(exc: RequestValidationError) -> CRMError:
+    raw_errors: list[dict[str, Any]] = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in raw_errors):
+        return MalformedRequest("The request body is not valid JSON.")
+    errors = [
+        FieldError(loc=list(e.get("loc", ())), msg=str(e.get("msg", "")), type=str(e.get("type")))
+        for e in raw_errors
+    ]
+    fields = ", ".join(".".join(map(str, e.loc)) for e in errors)
+    return ValidationFailed(f"Invalid fields: {fields}", errors=errors)
+
+
+def _integrity_problem(exc: IntegrityError) -> CRMError:
+    cause = getattr(exc.orig, "__cause__", None)
+    constraint, sqlstate = violated_constraint(exc)
+    constraint = constraint or ""
+    field = CONSTRAINT_FIELDS.get(constraint, constraint)
+    message = str(getattr(cause, "detail", None) or getattr(cause, "message", "") or "")
+    if sqlstate == "23505":
+        return Conflict(f"A record with this {field} already exists.")
+    if sqlstate == "23503":
+        if "is still referenced" in message:
+            return Conflict(
+                f"The record is still referenced ({constraint}); reassign or remove those first."
+            )
+        return ValidationFailed(
+            f"{field} refers to a record that does not exist.",
+            errors=[field_error(["body", field], "no such record in this workspace", "not_found")],
+        )
+    if sqlstate in {"23514", "23502"}:
+        return ValidationFailed(
+            f"{field} is invalid.", errors=[field_error(["body", field], "invalid value")]
+        )
+    return Conflict("The change conflicts with the current state of the data.")
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(exc.orig, OSError | TimeoutError)
+    return isinstance(exc, OSError | TimeoutError)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_crm_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, CRMError)
+        return problem_response(exc, request)
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(_validation_problem(exc), request)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        error: CRMError
+        if exc.status_code == 404:
+            error = NotFound(f"No route matches {request.method} {request.url.path}.")
+        elif exc.status_code == 405:
+            error = MethodNotAllowed(
+                f"{request.method} is not allowed on {request.url.path}.",
+                headers=dict(exc.headers or {}),
+            )
+        else:
+            error = CRMError(str(exc.detail), headers=dict(exc.headers or {}))
+            error.status = exc.status_code
+        return problem_response(error, request)
+
+    async def on_integrity_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, IntegrityError)
+        return problem_response(_integrity_problem(exc), request)
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        # Installed on Starlette's outermost middleware, so the request id is added here by hand.
+        if _is_unavailable(exc):
+            logger.warning("database unavailable: %s", exc)
+            error: CRMError = ServiceUnavailable(
+                "The database is unreachable; retry shortly.", headers={"Retry-After": "1"}
+            )
+        else:
+            logger.exception("unhandled error")
+            error = CRMError("An unexpected error occurred; it has been logged.")
+        response = problem_response(error, request)
+        request_id = correlation_id.get()
+        if request_id:
+            response.headers["X-Request-ID"] = request_id
+        return response
+
+    app.add_exception_handler(CRMError, on_crm_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(IntegrityError, on_integrity_error)
+    app.add_exception_handler(DBAPIError, on_unexpected)
+    app.add_exception_handler(OSError, on_unexpected)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,58 @@
+"""Building blocks for list filters: ranges (``_gte``/``_lte``), tag sets, text search."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from pydantic import Field
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import InstrumentedAttribute
+
+from crm_api.core.pagination import ListParams
+
+V = TypeVar("V", datetime, Decimal, int)
+
+
+def in_range(
+    column: InstrumentedAttribute[Any], gte: V | None, lte: V | None
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if gte is not None:
+        conditions.append(column >= gte)
+    if lte is not None:
+        conditions.append(column <= lte)
+    return conditions
+
+
+def search_condition(column: InstrumentedAttribute[str], q: str) -> ColumnElement[bool]:
+    """Substring match on a lower-cased column, served by its trigram index."""
+    return column.contains(q.lower(), autoescape=True)
+
+
+class RecordListParams(ListParams):
+    """Filters every archivable, timestamped record list takes."""
+
+    q: str | None = Field(default=None, min_length=1, max_length=200, description="Search text.")
+    archived: bool = Field(default=False, description="List archived records instead of live ones.")
+    tags: list[str] | None = Field(default=None, description="Records carrying all these tags.")
+    created_at_gte: datetime | None = None
+    created_at_lte: datetime | None = None
+    updated_at_gte: datetime | None = None
+    updated_at_lte: datetime | None = None
+    address_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    address_city: str | None = None
+
+
+def record_conditions(model: Any, params: RecordListParams) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [
+        model.archived_at.is_not(None) if params.archived else model.archived_at.is_(None),
+        *in_range(model.created_at, params.created_at_gte, params.created_at_lte),
+        *in_range(model.updated_at, params.updated_at_gte, params.updated_at_lte),
+    ]
+    if params.tags:
+        conditions.append(model.tags.contains(params.tags))
+    if params.address_country is not None:
+        conditions.append(model.address.contains({"country": params.address_country}))
+    if params.address_city is not None:
+        conditions.append(model.address.contains({"city": params.address_city}))
+    return conditions

@@ -1,0 +1,138 @@
+"""``Idempotency-Key`` on POST: the first response is stored in the same transaction as the change
+and replayed for 24 h. A concurrent duplicate blocks on the key's row until the first commits,
+then replays its response, so the two never both execute."""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import Header, Request, Response
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_api.core.auth import PrincipalDep
+from crm_api.core.config import get_settings
+from crm_api.core.errors import Conflict, invalid_field
+from crm_api.core.session import SessionDep
+from crm_api.models import IdempotencyKey
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+_KEPT_HEADERS = ("location", "etag")
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    workspace_id: uuid.UUID
+    key: str
+
+
+class IdempotentReplay(Exception):  # noqa: N818 - control flow, not an error
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        super().__init__(status)
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def to_response(self) -> Response:
+        return Response(
+            self.body,
+            status_code=self.status,
+            headers={**self.headers, REPLAYED_HEADER: "true"},
+        )
+
+
+async def _request_hash(request: Request) -> bytes:
+    digest = hashlib.sha256(f"{request.method} {request.url.path}?{request.url.query}\n".encode())
+    digest.update(await request.body())
+    return digest.digest()
+
+
+async def claim_idempotency_key(
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=IDEMPOTENCY_HEADER,
+            min_length=1,
+            max_length=255,
+            description="Makes a retried POST safe: the first response is replayed for 24 h.",
+        ),
+    ] = None,
+) -> None:
+    if idempotency_key is None:
+        return
+    request_hash = await _request_hash(request)
+    claimed = await _insert_claim(session, principal.workspace_id, idempotency_key, request_hash)
+    if not claimed:
+        stored = await session.scalar(
+            select(IdempotencyKey)
+            .where(
+                IdempotencyKey.workspace_id == principal.workspace_id,
+                IdempotencyKey.key == idempotency_key,
+            )
+            .execution_options(populate_existing=True)
+        )
+        assert stored is not None  # the conflicting row is committed and never deleted here
+        ttl = timedelta(hours=get_settings().idempotency_ttl_hours)
+        if stored.created_at + ttl < datetime.now(UTC):
+            await session.delete(stored)
+            await session.flush()
+            claimed = await _insert_claim(
+                session, principal.workspace_id, idempotency_key, request_hash
+            )
+        else:
+            _replay(stored, request_hash)
+    if claimed:
+        request.state.idempotency = IdempotencyClaim(principal.workspace_id, idempotency_key)
+    else:  # pragma: no cover - only when another request re-claims an expired key meanwhile
+        raise Conflict("A request with this Idempotency-Key is being processed; retry shortly.")
+
+
+async def _insert_claim(
+    session: AsyncSession, workspace_id: uuid.UUID, key: str, request_hash: bytes
+) -> bool:
+    inserted = await session.scalar(
+        insert(IdempotencyKey)
+        .values(workspace_id=workspace_id, key=key, request_hash=request_hash)
+        .on_conflict_do_nothing()
+        .returning(IdempotencyKey.key)
+    )
+    return inserted is not None
+
+
+def _replay(stored: IdempotencyKey, request_hash: bytes) -> None:
+    if stored.request_hash != request_hash:
+        raise invalid_field(
+            ["header", IDEMPOTENCY_HEADER],
+            "this key was already used with a different request",
+        )
+    if stored.response_status is None or stored.response_body is None:
+        raise Conflict("A request with this Idempotency-Key is being processed; retry shortly.")
+    raise IdempotentReplay(
+        stored.response_status, stored.response_headers or {}, stored.response_body
+    )
+
+
+async def store_response(
+    session: AsyncSession, claim: IdempotencyClaim, response: Response
+) -> None:
+    headers = {
+        name: value
+        for name, value in response.headers.items()
+        if name in (*_KEPT_HEADERS, "content-type")
+    }
+    await session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.workspace_id == claim.workspace_id, IdempotencyKey.key == claim.key)
+        .values(
+            response_status=response.status_code,
+            response_headers=headers,
+            response_body=response.body,
+        )
+    )

@@ -1,0 +1,107 @@
+"""Keyset pagination: ``?limit=&cursor=&sort=``, answered as ``{"data", "next_cursor"}``.
+
+The cursor carries the sort key and the id of the last row served; the next page starts strictly
+after that pair, so page N costs what page 1 costs (an index range scan, never OFFSET).
+"""
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import DateTime, Select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from crm_api.core.errors import invalid_field
+
+T = TypeVar("T")
+Row = TypeVar("Row")
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= to get the next page; null on the last page."
+    )
+
+
+class ListParams(BaseModel):
+    """Query parameters every list takes. Unknown parameters are a 422, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=25, ge=1, le=100, description="Page size, 1 to 100.")
+    cursor: str | None = Field(default=None, description="`next_cursor` of the previous page.")
+    sort: str = Field(
+        default="-created_at",
+        description="Sort field, `-` prefix for descending. Ties are broken by id.",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Sort:
+    field: str
+    column: InstrumentedAttribute[Any]
+    descending: bool
+
+
+def parse_sort(value: str, allowed: Mapping[str, InstrumentedAttribute[Any]]) -> Sort:
+    name = value.removeprefix("-")
+    if name not in allowed:
+        raise invalid_field(
+            ["query", "sort"], f"cannot sort by {name!r}; use one of {sorted(allowed)}"
+        )
+    return Sort(field=name, column=allowed[name], descending=value.startswith("-"))
+
+
+def _encode(sort: Sort, value: Any, row_id: uuid.UUID) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    raw = json.dumps([sort.field, sort.descending, value, str(row_id)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, sort: Sort) -> tuple[Any, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        field, descending, value, row_id = json.loads(base64.urlsafe_b64decode(padded))
+        if field != sort.field or descending != sort.descending:
+            raise invalid_field(["query", "cursor"], "the cursor belongs to another sort order")
+        if isinstance(sort.column.type, DateTime):
+            value = datetime.fromisoformat(value)
+        return value, uuid.UUID(row_id)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise invalid_field(["query", "cursor"], "the cursor is not valid") from exc
+
+
+def paginate(
+    statement: Select[Row],
+    id_column: InstrumentedAttribute[uuid.UUID],
+    sort: Sort,
+    params: ListParams,
+) -> Select[Row]:
+    """Order by (sort column, id), start after the cursor, and fetch one row more than asked."""
+    key = tuple_(sort.column, id_column)
+    if params.cursor is not None:
+        value, last_id = _decode(params.cursor, sort)
+        bound = tuple_(value, last_id)
+        statement = statement.where(key < bound if sort.descending else key > bound)
+    if sort.descending:
+        statement = statement.order_by(sort.column.desc(), id_column.desc())
+    else:
+        statement = statement.order_by(sort.column.asc(), id_column.asc())
+    return statement.limit(params.limit + 1)
+
+
+def page_of(rows: Sequence[Row], sort: Sort, params: ListParams) -> tuple[list[Row], str | None]:
+    """Split the fetched rows into this page and the cursor of the next one."""
+    page = list(rows[: params.limit])
+    if len(rows) <= params.limit:
+        return page, None
+    last = page[-1]
+    return page, _encode(sort, getattr(last, sort.field), last.id)  # type: ignore[attr-defined]

@@ -1,0 +1,69 @@
+"""Changing a versioned record: JSON-merge-patch semantics, version and timestamp bumps."""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_api.core.db import violated_constraint
+from crm_api.core.errors import Duplicate, field_error
+from crm_api.models.base import utcnow
+
+
+def merge_patch(current: dict[str, Any] | None, patch: dict[str, Any]) -> dict[str, Any]:
+    """RFC 7396: keys set to null are removed, objects merge recursively, the rest replaces."""
+    merged = dict(current or {})
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_patch(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def apply_changes(record: Any, changes: dict[str, Any], merged_fields: frozenset[str]) -> None:
+    for field, value in changes.items():
+        if field in merged_fields and value is not None:
+            value = merge_patch(getattr(record, field), value) or None
+        setattr(record, field, value)
+
+
+def touch(record: Any) -> None:
+    """Mark a record changed: a new version (its ETag) and updated_at."""
+    record.version += 1
+    record.updated_at = utcnow()
+
+
+class HasId(Protocol):
+    id: uuid.UUID
+
+
+async def flush_unique(
+    session: AsyncSession,
+    *,
+    constraint: str,
+    field: str,
+    find_existing: Callable[[], Awaitable[HasId | None]],
+) -> None:
+    """Flush pending changes; a clash on ``constraint`` becomes a 409 naming the existing record.
+
+    The flush runs in a savepoint so the transaction stays usable to look the other record up.
+    """
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        if violated_constraint(exc)[0] != constraint:
+            raise
+        existing = await find_existing()
+        existing_id = str(existing.id) if existing is not None else None
+        raise Duplicate(
+            f"A record with this {field} already exists"
+            + (f": {existing_id}." if existing_id else "."),
+            existing_id=existing_id,
+            errors=[field_error(["body", field], "already exists", "duplicate")],
+        ) from exc

@@ -1,0 +1,68 @@
+"""``CRMRoute``: the unit of work around every API operation.
+
+It opens the request's session, runs the operation, stores the response of an idempotent POST,
+and commits before the response leaves, so a failed commit can never reach the client as a 2xx.
+Any exception rolls everything back, the Idempotency-Key claim included. It also refuses request
+bodies that are not JSON (415) before anything runs.
+"""
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.routing import APIRoute
+
+from crm_api.core.errors import UnsupportedMediaType, problem_responses
+from crm_api.core.idempotency import claim_idempotency_key, store_response
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+class CRMRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if "POST" in (kwargs.get("methods") or ()):
+            kwargs["dependencies"] = [
+                *(kwargs.get("dependencies") or ()),
+                Depends(claim_idempotency_key),
+            ]
+        super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def unit_of_work(request: Request) -> Response:
+            has_body = (
+                request.headers.get("content-length", "0") != "0"
+                or "transfer-encoding" in request.headers
+            )
+            if request.method in _BODY_METHODS and has_body:
+                content_type = request.headers.get("content-type", "")
+                if not _is_json(content_type):
+                    raise UnsupportedMediaType(
+                        f"Send the body as application/json, not {content_type or 'no type'}."
+                    )
+            async with request.app.state.sessionmaker() as session:
+                request.state.session = session
+                response = await handle(request)
+                claim = getattr(request.state, "idempotency", None)
+                if claim is not None and response.status_code < 400:
+                    await store_response(session, claim, response)
+                await session.commit()
+            return response
+
+        return unit_of_work
+
+
+def crm_router(prefix: str, tag: str) -> APIRouter:
+    """A router whose operations run in ``CRMRoute`` and document the errors all can answer."""
+    return APIRouter(
+        prefix=prefix,
+        tags=[tag],
+        route_class=CRMRoute,
+        responses=problem_responses(401, 403, 422),
+    )

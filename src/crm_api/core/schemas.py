@@ -1,0 +1,66 @@
+"""Schema building blocks shared by every domain."""
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+
+class ReadSchema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class InputSchema(BaseModel):
+    """Input bodies refuse unknown and server-owned fields instead of silently ignoring them."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+CurrencyCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{3}$", to_upper=True),
+    Field(description="ISO 4217 currency code", examples=["EUR"]),
+]
+
+
+def _decimal_string(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be a finite number")
+    return value
+
+
+Amount = Annotated[
+    Decimal,
+    AfterValidator(_decimal_string),
+    Field(
+        max_digits=20, decimal_places=2, description="A decimal number, sent and served as a string"
+    ),
+]
+
+
+class Money(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Amount = Field(examples=["125000.00"])
+    currency: CurrencyCode
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    line1: str | None = Field(default=None, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    region: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(
+        default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code"
+    )
+
+
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+Tags = Annotated[list[Tag], Field(max_length=50)]
+CustomFieldValues = Annotated[
+    dict[str, Any],
+    Field(description="Values for the workspace's custom field definitions, by key."),
+]

@@ -1,0 +1,65 @@
+import uuid
+from datetime import datetime
+from typing import Literal, Self
+
+from pydantic import Field, field_validator, model_validator
+
+from crm_api.core.pagination import ListParams
+from crm_api.core.schemas import InputSchema, ReadSchema
+
+CustomFieldEntity = Literal["contact", "company"]
+CustomFieldType = Literal["text", "number", "boolean", "date", "enum"]
+Options = list[str]
+
+
+class CustomFieldCreate(InputSchema):
+    entity: CustomFieldEntity
+    key: str = Field(
+        pattern=r"^[a-z][a-z0-9_]{0,63}$",
+        description="Lower-case identifier; the key in `custom_fields` and in filters.",
+        examples=["tier"],
+    )
+    label: str = Field(min_length=1, max_length=200, examples=["Customer tier"])
+    field_type: CustomFieldType
+    options: Options = Field(
+        default_factory=list, max_length=200, description="The allowed values of an enum field."
+    )
+    required: bool = False
+
+    @model_validator(mode="after")
+    def _options_match_type(self) -> Self:
+        if self.field_type == "enum" and not self.options:
+            raise ValueError("an enum field needs at least one option")
+        if self.field_type != "enum" and self.options:
+            raise ValueError("only enum fields take options")
+        return self
+
+
+class CustomFieldUpdate(InputSchema):
+    label: str | None = Field(default=None, min_length=1, max_length=200)
+    options: Options | None = Field(default=None, min_length=1, max_length=200)
+    required: bool | None = None
+
+    @field_validator("label", "options", "required", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class CustomFieldRead(ReadSchema):
+    id: uuid.UUID
+    entity: CustomFieldEntity
+    key: str
+    label: str
+    field_type: CustomFieldType
+    options: Options
+    required: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class CustomFieldListParams(ListParams):
+    entity: CustomFieldEntity | None = None

@@ -1,0 +1,39 @@
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Query
+
+from crm_api.core.auth import Principal, Scope, require
+from crm_api.core.errors import NotFound, problem_responses
+from crm_api.core.pagination import Page, page_of, parse_sort
+from crm_api.core.routing import crm_router
+from crm_api.core.session import SessionDep
+
+from . import repository
+from .schemas import EventListParams, EventRead
+
+router = crm_router("/v1/events", "Events")
+Reader = Annotated[Principal, Depends(require(Scope.events_read))]
+
+
+@router.get(
+    "",
+    summary="List events",
+    description="Every change that matters, oldest first: poll from your last `next_cursor` "
+    "to catch up.",
+)
+async def list_events(
+    params: Annotated[EventListParams, Query()], session: SessionDep, principal: Reader
+) -> Page[EventRead]:
+    sort = parse_sort(params.sort, repository.SORTABLE)
+    rows = await repository.list_events(session, principal.workspace_id, params, sort)
+    page, next_cursor = page_of(rows, sort, params)
+    return Page(data=[EventRead.model_validate(row) for row in page], next_cursor=next_cursor)
+
+
+@router.get("/{event_id}", summary="Get an event", responses=problem_responses(404))
+async def get_event(event_id: uuid.UUID, session: SessionDep, principal: Reader) -> EventRead:
+    event = await repository.get_event(session, principal.workspace_id, event_id)
+    if event is None:
+        raise NotFound(f"No event {event_id}.")
+    return EventRead.model_validate(event)

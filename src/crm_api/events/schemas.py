@@ -1,0 +1,36 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from crm_api.core.pagination import ListParams
+from crm_api.core.schemas import ReadSchema
+
+
+class EventRead(ReadSchema):
+    id: uuid.UUID
+    type: str = Field(examples=["contact.updated"])
+    resource_type: str = Field(examples=["contact"])
+    resource_id: uuid.UUID
+    occurred_at: datetime
+    data: dict[str, Any] = Field(
+        description="The resource as the API returned it after the change."
+    )
+    previous: dict[str, Any] | None = Field(
+        description="For updates, the previous values of the fields that changed."
+    )
+    actor_type: str
+    actor_id: uuid.UUID | None
+
+
+class EventListParams(ListParams):
+    sort: str = Field(
+        default="occurred_at",
+        description="`occurred_at` (oldest first, for catching up) or `-occurred_at`.",
+    )
+    type: list[str] | None = Field(default=None, description="Event types, e.g. contact.created.")
+    resource_type: str | None = None
+    resource_id: uuid.UUID | None = None
+    occurred_at_gte: datetime | None = None
+    occurred_at_lte: datetime | None = None

@@ -1,0 +1,44 @@
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import EmailStr, Field, field_validator
+
+from crm_api.core.pagination import ListParams
+from crm_api.core.schemas import InputSchema, ReadSchema
+
+MemberRole = Literal["admin", "manager", "agent", "sales"]
+
+
+class MemberCreate(InputSchema):
+    name: str = Field(min_length=1, max_length=200, examples=["Ada Lovelace"])
+    email: EmailStr
+    role: MemberRole = "sales"
+
+
+class MemberUpdate(InputSchema):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = None
+    role: MemberRole | None = None
+
+    @field_validator("name", "email", "role", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class MemberRead(ReadSchema):
+    id: uuid.UUID
+    name: str
+    email: str
+    role: MemberRole
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class MemberListParams(ListParams):
+    role: MemberRole | None = None
+    email: str | None = Field(default=None, description="Exact email, ignoring case.")

@@ -1,0 +1,95 @@
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_api.core.auth import Principal
+from crm_api.core.concurrency import IfMatch
+from crm_api.core.errors import NotFound
+from crm_api.core.events import changed_fields, record_event
+from crm_api.core.pagination import page_of, parse_sort
+from crm_api.core.records import apply_changes, flush_unique, touch
+from crm_api.models import Member
+
+from . import repository
+from .schemas import MemberCreate, MemberListParams, MemberRead, MemberUpdate
+
+
+async def _flush_member(session: AsyncSession, principal: Principal, email: str) -> None:
+    await flush_unique(
+        session,
+        constraint="uq_members_email",
+        field="email",
+        find_existing=lambda: repository.find_by_email(session, principal.workspace_id, email),
+    )
+
+
+async def create_member(session: AsyncSession, principal: Principal, data: MemberCreate) -> Member:
+    member = Member(workspace_id=principal.workspace_id, **data.model_dump())
+    session.add(member)
+    await _flush_member(session, principal, data.email)
+    record_event(session, principal, "member.created", member.id, MemberRead.model_validate(member))
+    return member
+
+
+async def get_member(session: AsyncSession, principal: Principal, member_id: uuid.UUID) -> Member:
+    member = await repository.get_member(session, principal.workspace_id, member_id)
+    if member is None:
+        raise NotFound(f"No member {member_id}.")
+    return member
+
+
+async def _lock_member(session: AsyncSession, principal: Principal, member_id: uuid.UUID) -> Member:
+    member = await repository.get_member(
+        session, principal.workspace_id, member_id, for_update=True
+    )
+    if member is None:
+        raise NotFound(f"No member {member_id}.")
+    return member
+
+
+async def list_members(
+    session: AsyncSession, principal: Principal, params: MemberListParams
+) -> tuple[list[Member], str | None]:
+    sort = parse_sort(params.sort, repository.SORTABLE)
+    rows = await repository.list_members(session, principal.workspace_id, params, sort)
+    return page_of(rows, sort, params)
+
+
+async def update_member(
+    session: AsyncSession,
+    principal: Principal,
+    member_id: uuid.UUID,
+    data: MemberUpdate,
+    if_match: IfMatch,
+) -> Member:
+    member = await _lock_member(session, principal, member_id)
+    if_match.check(member.version)
+    changes = data.model_dump(exclude_unset=True)
+    if not changes:
+        return member
+    before = MemberRead.model_validate(member).model_dump(mode="json")
+    apply_changes(member, changes, frozenset())
+    touch(member)
+    await _flush_member(session, principal, member.email)
+    after = MemberRead.model_validate(member)
+    record_event(
+        session,
+        principal,
+        "member.updated",
+        member.id,
+        after,
+        changed_fields(before, after.model_dump(mode="json")),
+    )
+    return member
+
+
+async def delete_member(
+    session: AsyncSession, principal: Principal, member_id: uuid.UUID, if_match: IfMatch
+) -> None:
+    """Delete a member. One who still owns records is refused (409) until they are reassigned."""
+    member = await _lock_member(session, principal, member_id)
+    if_match.check(member.version)
+    snapshot = MemberRead.model_validate(member)
+    await session.delete(member)
+    await session.flush()
+    record_event(session, principal, "member.deleted", member_id, snapshot)

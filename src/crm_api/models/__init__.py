@@ -1,0 +1,36 @@
+"""Every ORM table. Importing this package registers them all on ``Base.metadata``."""
+
+from crm_api.models.base import Base
+from crm_api.models.company import Company
+from crm_api.models.contact import LIFECYCLE_STAGES, Contact, LifecycleChange
+from crm_api.models.custom_field import CustomFieldDefinition
+from crm_api.models.event import Event, IdempotencyKey
+from crm_api.models.workspace import MEMBER_ROLES, ApiKey, Member, Workspace
+
+# Constraint name -> the request field it guards, so a violation names the field at fault.
+CONSTRAINT_FIELDS = {
+    "uq_contacts_email": "email",
+    "fk_contacts_company": "company_id",
+    "fk_contacts_owner": "owner_id",
+    "ck_contacts_lifecycle_stage": "lifecycle_stage",
+    "uq_companies_domain": "domain",
+    "uq_members_email": "email",
+    "ck_members_role": "role",
+    "uq_custom_field_definitions_key": "key",
+}
+
+__all__ = [
+    "CONSTRAINT_FIELDS",
+    "LIFECYCLE_STAGES",
+    "MEMBER_ROLES",
+    "ApiKey",
+    "Base",
+    "Company",
+    "Contact",
+    "CustomFieldDefinition",
+    "Event",
+    "IdempotencyKey",
+    "LifecycleChange",
+    "Member",
+    "Workspace",
+]

@@ -1,0 +1,49 @@
+"""One declarative Base with a constraint naming convention, and the columns every table shares."""
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, MetaData
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+from crm_api.core.ids import new_id
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class WorkspaceScoped:
+    """Primary key ``(workspace_id, id)``: the workspace leads every index, including this one,
+    and composite foreign keys make a cross-workspace reference impossible in the database."""
+
+    @declared_attr
+    def workspace_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - a declared_attr
+        return mapped_column(
+            ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True, sort_order=-10
+        )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id, sort_order=-9)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Versioned:
+    """A counter bumped on every change; served as the ETag and checked against If-Match."""
+
+    version: Mapped[int] = mapped_column(Integer, default=1)

@@ -1,0 +1,117 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    CheckConstraint,
+    Computed,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm_api.models.base import Base, Timestamped, Versioned, WorkspaceScoped, utcnow
+
+LIFECYCLE_STAGES = (
+    "subscriber",
+    "lead",
+    "marketing_qualified",
+    "sales_qualified",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "churned",
+    "other",
+)
+
+
+class Contact(WorkspaceScoped, Timestamped, Versioned, Base):
+    __tablename__ = "contacts"
+
+    first_name: Mapped[str] = mapped_column(String(200), default="")
+    last_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320))
+    additional_emails: Mapped[list[str]] = mapped_column(ARRAY(String(320)), default=list)
+    phones: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    job_title: Mapped[str | None] = mapped_column(String(200))
+    lifecycle_stage: Mapped[str] = mapped_column(String(32), default="lead")
+    lead_source: Mapped[str | None] = mapped_column(String(100))
+    owner_id: Mapped[uuid.UUID | None]
+    company_id: Mapped[uuid.UUID | None]
+    address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    search_text: Mapped[str] = mapped_column(
+        Text,
+        Computed(
+            "lower(first_name || ' ' || last_name || ' ' || coalesce(email, ''))", persisted=True
+        ),
+    )
+
+    __table_args__ = (
+        CheckConstraint(f"lifecycle_stage IN {LIFECYCLE_STAGES!r}", name="lifecycle_stage"),
+        # SET NULL on company_id alone: the workspace_id half of the key must stay.
+        ForeignKeyConstraint(
+            ["workspace_id", "company_id"],
+            ["companies.workspace_id", "companies.id"],
+            name="fk_contacts_company",
+            ondelete="SET NULL (company_id)",
+        ),
+        ForeignKeyConstraint(
+            ["workspace_id", "owner_id"],
+            ["members.workspace_id", "members.id"],
+            name="fk_contacts_owner",
+        ),
+        Index("uq_contacts_email", "workspace_id", func.lower(email), unique=True),
+        Index("ix_contacts_created_at", "workspace_id", "created_at", "id"),
+        Index("ix_contacts_updated_at", "workspace_id", "updated_at", "id"),
+        Index("ix_contacts_last_name", "workspace_id", "last_name", "id"),
+        Index("ix_contacts_lifecycle_stage", "workspace_id", "lifecycle_stage", "created_at", "id"),
+        Index("ix_contacts_company", "workspace_id", "company_id", "created_at", "id"),
+        Index("ix_contacts_owner", "workspace_id", "owner_id", "created_at", "id"),
+        Index(
+            "ix_contacts_search_text",
+            "workspace_id",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_contacts_tags_custom_fields",
+            "workspace_id",
+            "tags",
+            "custom_fields",
+            postgresql_using="gin",
+        ),
+    )
+
+
+class LifecycleChange(WorkspaceScoped, Base):
+    """Every lifecycle-stage change of a contact, with time and actor (conversion KPIs read it)."""
+
+    __tablename__ = "contact_lifecycle_changes"
+
+    contact_id: Mapped[uuid.UUID]
+    from_stage: Mapped[str | None] = mapped_column(String(32))
+    to_stage: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[uuid.UUID | None]
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["workspace_id", "contact_id"],
+            ["contacts.workspace_id", "contacts.id"],
+            name="fk_contact_lifecycle_changes_contact",
+            ondelete="CASCADE",
+        ),
+        Index("ix_contact_lifecycle_changes_contact", "workspace_id", "contact_id", "changed_at"),
+        Index("ix_contact_lifecycle_changes_to_stage", "workspace_id", "to_stage", "changed_at"),
+    )

@@ -1,0 +1,46 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Index, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm_api.models.base import Base, WorkspaceScoped, utcnow
+
+
+class Event(WorkspaceScoped, Base):
+    """A change that matters, written in the transaction of the change itself."""
+
+    __tablename__ = "events"
+
+    type: Mapped[str] = mapped_column(String(64))
+    resource_type: Mapped[str] = mapped_column(String(32))
+    resource_id: Mapped[uuid.UUID]
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    previous: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[uuid.UUID | None]
+
+    __table_args__ = (
+        Index("ix_events_occurred_at", "workspace_id", "occurred_at", "id"),
+        Index("ix_events_type", "workspace_id", "type", "id"),
+        Index("ix_events_resource", "workspace_id", "resource_id", "id"),
+    )
+
+
+class IdempotencyKey(Base):
+    """The first response to a POST with an Idempotency-Key, replayed for 24 h."""
+
+    __tablename__ = "idempotency_keys"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[bytes]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    response_status: Mapped[int | None]
+    response_headers: Mapped[dict[str, str] | None] = mapped_column(JSONB)
+    response_body: Mapped[bytes | None]

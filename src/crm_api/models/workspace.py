@@ -1,0 +1,47 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ARRAY, CheckConstraint, DateTime, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm_api.core.ids import new_id
+from crm_api.models.base import Base, Timestamped, Versioned, WorkspaceScoped, utcnow
+
+MEMBER_ROLES = ("admin", "manager", "agent", "sales")
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Member(WorkspaceScoped, Timestamped, Versioned, Base):
+    __tablename__ = "members"
+
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (
+        CheckConstraint(f"role IN {MEMBER_ROLES!r}", name="role"),
+        Index("uq_members_email", "workspace_id", func.lower(email), unique=True),
+        Index("ix_members_created_at", "workspace_id", "created_at", "id"),
+        Index("ix_members_name", "workspace_id", "name", "id"),
+    )
+
+
+class ApiKey(WorkspaceScoped, Base):
+    __tablename__ = "api_keys"
+
+    name: Mapped[str] = mapped_column(String(200))
+    secret_hash: Mapped[bytes]
+    secret_hint: Mapped[str] = mapped_column(String(8))
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_api_keys_created_at", "workspace_id", "created_at", "id"),)
