@@ -17,6 +17,7 @@ from crm_api.core.error_handlers import install_error_handlers
 from crm_api.core.errors import PROBLEM_MEDIA_TYPE
 from crm_api.core.idempotency import IdempotentReplay
 from crm_api.core.middleware import BodySizeLimitMiddleware, MetricsMiddleware
+from crm_api.core.rate_limit import RateLimiter
 from crm_api.custom_fields.router import router as custom_fields_router
 from crm_api.events.router import router as events_router
 from crm_api.members.router import router as members_router
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_storage)
     for router in ROUTERS:
         app.include_router(router)
     install_error_handlers(app)

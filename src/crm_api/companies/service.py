@@ -1,4 +1,5 @@
 import uuid
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select
@@ -11,7 +12,7 @@ from crm_api.core.errors import NotFound
 from crm_api.core.events import changed_fields, record_event
 from crm_api.core.filters import in_range, record_conditions, search_condition
 from crm_api.core.pagination import page_of, parse_sort
-from crm_api.core.records import apply_changes, flush_unique, touch
+from crm_api.core.records import apply_changes, touch, unique_guard
 from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.models import Company
 
@@ -30,9 +31,10 @@ def _columns(changes: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-async def _flush(session: AsyncSession, principal: Principal, company: Company) -> None:
-    domain = company.domain
-    await flush_unique(
+def _domain_guard(
+    session: AsyncSession, principal: Principal, domain: str | None
+) -> AbstractAsyncContextManager[None]:
+    return unique_guard(
         session,
         constraint="uq_companies_domain",
         field="domain",
@@ -50,8 +52,8 @@ async def create_company(
         session, principal.workspace_id, "company", None, data.custom_fields
     )
     company = Company(workspace_id=principal.workspace_id, **values)
-    session.add(company)
-    await _flush(session, principal, company)
+    async with _domain_guard(session, principal, company.domain):
+        session.add(company)
     record_event(session, principal, "company.created", company.id, CompanyRead.of(company))
     return company
 
@@ -135,9 +137,9 @@ async def update_company(
             company.custom_fields,
             changes["custom_fields"],
         )
-    apply_changes(company, _columns(changes), _OBJECT_FIELDS)
-    touch(company)
-    await _flush(session, principal, company)
+    async with _domain_guard(session, principal, changes.get("domain", company.domain)):
+        apply_changes(company, _columns(changes), _OBJECT_FIELDS)
+        touch(company)
     after = CompanyRead.of(company)
     record_event(
         session,

@@ -1,5 +1,6 @@
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_
@@ -15,7 +16,7 @@ from crm_api.core.errors import NotFound
 from crm_api.core.events import changed_fields, record_event
 from crm_api.core.filters import record_conditions, search_condition
 from crm_api.core.pagination import page_of, parse_sort
-from crm_api.core.records import apply_changes, flush_unique, touch
+from crm_api.core.records import apply_changes, touch, unique_guard
 from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.models import Contact, LifecycleChange
 
@@ -41,9 +42,10 @@ def _record_stage(
     )
 
 
-async def _flush(session: AsyncSession, principal: Principal, contact: Contact) -> None:
-    email = contact.email
-    await flush_unique(
+def _email_guard(
+    session: AsyncSession, principal: Principal, email: str | None
+) -> AbstractAsyncContextManager[None]:
+    return unique_guard(
         session,
         constraint=EMAIL_CONSTRAINT,
         field="email",
@@ -61,7 +63,6 @@ async def _new_contact(session: AsyncSession, principal: Principal, data: Contac
     contact = Contact(workspace_id=principal.workspace_id, **values)
     contact.additional_emails = contact.additional_emails or []
     contact.phones = contact.phones or []
-    session.add(contact)
     return contact
 
 
@@ -76,7 +77,8 @@ async def create_contact(
     session: AsyncSession, principal: Principal, data: ContactCreate
 ) -> Contact:
     contact = await _new_contact(session, principal, data)
-    await _flush(session, principal, contact)
+    async with _email_guard(session, principal, contact.email):
+        session.add(contact)
     _created(session, principal, contact)
     return contact
 
@@ -107,9 +109,9 @@ async def _apply_update(
             changes["custom_fields"],
         )
     previous_stage = contact.lifecycle_stage
-    apply_changes(contact, changes, _OBJECT_FIELDS)
-    touch(contact)
-    await _flush(session, principal, contact)
+    async with _email_guard(session, principal, changes.get("email", contact.email)):
+        apply_changes(contact, changes, _OBJECT_FIELDS)
+        touch(contact)
     if contact.lifecycle_stage != previous_stage:
         _record_stage(session, principal, contact, previous_stage)
     after = ContactRead.model_validate(contact)
@@ -152,6 +154,7 @@ async def upsert_contact(
         contact = await _new_contact(session, principal, data)
         try:
             async with session.begin_nested():
+                session.add(contact)
                 await session.flush()
         except IntegrityError as exc:
             if violated_constraint(exc)[0] != EMAIL_CONSTRAINT:

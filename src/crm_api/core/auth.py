@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crm_api.core.config import get_settings
@@ -114,6 +114,7 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="crm-api"'}
 
 
 async def authenticate(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -134,6 +135,7 @@ async def authenticate(
         raise Unauthorized("The API key is invalid or revoked.", headers=_CHALLENGE)
     if stored.expires_at is not None and stored.expires_at <= datetime.now(UTC):
         raise Unauthorized("The API key has expired.", headers=_CHALLENGE)
+    await request.app.state.rate_limiter.check("api_key", ident[1].hex)
     return Principal(workspace_id=ident[0], actor_id=ident[1], scopes=stored.scopes)
 
 

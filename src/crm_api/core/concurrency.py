@@ -1,4 +1,4 @@
-"""Optimistic concurrency: ``ETag`` is the record's version; ``If-Match`` must name the current one."""
+"""Optimistic concurrency: ``ETag`` is the record's version; ``If-Match`` must name it."""
 
 from dataclasses import dataclass
 from typing import Annotated

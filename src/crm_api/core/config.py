@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     require_if_match: bool = False
     api_key_cache_seconds: float = 5.0
     idempotency_ttl_hours: int = 24
+    rate_limit: str = Field(
+        default="6000/minute", description="Requests allowed per API key, in `limits` notation."
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where counts are kept; a redis:// URL shares them between workers.",
+    )
 
 
 @lru_cache

@@ -112,6 +112,10 @@ class PreconditionRequired(CRMError):
     status, slug, title = 428, "precondition-required", "If-Match required"
 
 
+class RateLimited(CRMError):
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+
 class ServiceUnavailable(CRMError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 
@@ -144,5 +148,6 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         415: "Content-Type is not application/json",
         422: "A field is invalid",
         428: "If-Match is required",
+        429: "Rate limited; retry after the Retry-After header's seconds",
     }
     return {status: {"model": Problem, "description": descriptions[status]} for status in statuses}

@@ -30,7 +30,7 @@ class IdempotencyClaim:
     key: str
 
 
-class IdempotentReplay(Exception):  # noqa: N818 - control flow, not an error
+class IdempotentReplay(Exception):
     def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
         super().__init__(status)
         self.status = status

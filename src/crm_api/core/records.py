@@ -1,7 +1,8 @@
 """Changing a versioned record: JSON-merge-patch semantics, version and timestamp bumps."""
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
@@ -42,19 +43,23 @@ class HasId(Protocol):
     id: uuid.UUID
 
 
-async def flush_unique(
+@asynccontextmanager
+async def unique_guard(
     session: AsyncSession,
     *,
     constraint: str,
     field: str,
     find_existing: Callable[[], Awaitable[HasId | None]],
-) -> None:
-    """Flush pending changes; a clash on ``constraint`` becomes a 409 naming the existing record.
+) -> AsyncIterator[None]:
+    """Run the changes made in the block, and flush them, in a savepoint; a clash on
+    ``constraint`` becomes a 409 naming the record that already holds the value.
 
-    The flush runs in a savepoint so the transaction stays usable to look the other record up.
+    The changes must be made inside the block: SQLAlchemy can only undo a failed flush, and keep
+    the transaction usable for looking the other record up, when they belong to the savepoint.
     """
     try:
         async with session.begin_nested():
+            yield
             await session.flush()
     except IntegrityError as exc:
         if violated_constraint(exc)[0] != constraint:

@@ -64,5 +64,5 @@ def crm_router(prefix: str, tag: str) -> APIRouter:
         prefix=prefix,
         tags=[tag],
         route_class=CRMRoute,
-        responses=problem_responses(401, 403, 422),
+        responses=problem_responses(401, 403, 422, 429),
     )

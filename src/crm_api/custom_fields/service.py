@@ -7,7 +7,7 @@ from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound, invalid_field
 from crm_api.core.events import changed_fields, record_event
 from crm_api.core.pagination import page_of, parse_sort
-from crm_api.core.records import apply_changes, flush_unique, touch
+from crm_api.core.records import apply_changes, touch, unique_guard
 from crm_api.models import CustomFieldDefinition
 
 from . import repository
@@ -18,15 +18,15 @@ async def create_field(
     session: AsyncSession, principal: Principal, data: CustomFieldCreate
 ) -> CustomFieldDefinition:
     definition = CustomFieldDefinition(workspace_id=principal.workspace_id, **data.model_dump())
-    session.add(definition)
-    await flush_unique(
+    async with unique_guard(
         session,
         constraint="uq_custom_field_definitions_key",
         field="key",
         find_existing=lambda: repository.find_by_key(
             session, principal.workspace_id, data.entity, data.key
         ),
-    )
+    ):
+        session.add(definition)
     record_event(
         session,
         principal,

@@ -1,4 +1,5 @@
 import uuid
+from contextlib import AbstractAsyncContextManager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -7,15 +8,17 @@ from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound
 from crm_api.core.events import changed_fields, record_event
 from crm_api.core.pagination import page_of, parse_sort
-from crm_api.core.records import apply_changes, flush_unique, touch
+from crm_api.core.records import apply_changes, touch, unique_guard
 from crm_api.models import Member
 
 from . import repository
 from .schemas import MemberCreate, MemberListParams, MemberRead, MemberUpdate
 
 
-async def _flush_member(session: AsyncSession, principal: Principal, email: str) -> None:
-    await flush_unique(
+def _email_guard(
+    session: AsyncSession, principal: Principal, email: str
+) -> AbstractAsyncContextManager[None]:
+    return unique_guard(
         session,
         constraint="uq_members_email",
         field="email",
@@ -25,8 +28,8 @@ async def _flush_member(session: AsyncSession, principal: Principal, email: str)
 
 async def create_member(session: AsyncSession, principal: Principal, data: MemberCreate) -> Member:
     member = Member(workspace_id=principal.workspace_id, **data.model_dump())
-    session.add(member)
-    await _flush_member(session, principal, data.email)
+    async with _email_guard(session, principal, data.email):
+        session.add(member)
     record_event(session, principal, "member.created", member.id, MemberRead.model_validate(member))
     return member
 
@@ -68,9 +71,9 @@ async def update_member(
     if not changes:
         return member
     before = MemberRead.model_validate(member).model_dump(mode="json")
-    apply_changes(member, changes, frozenset())
-    touch(member)
-    await _flush_member(session, principal, member.email)
+    async with _email_guard(session, principal, changes.get("email", member.email)):
+        apply_changes(member, changes, frozenset())
+        touch(member)
     after = MemberRead.model_validate(member)
     record_event(
         session,

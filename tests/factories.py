@@ -1,0 +1,69 @@
+"""Small typed helpers that build records through the API (or the service, for workspaces)."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from crm_api.workspaces.service import create_workspace
+
+
+@dataclass(frozen=True)
+class Workspace:
+    id: uuid.UUID
+    admin_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_key}"}
+
+
+async def new_workspace(app: FastAPI, name: str) -> Workspace:
+    async with app.state.sessionmaker() as session:
+        workspace, key = await create_workspace(session, name)
+        await session.commit()
+    return Workspace(id=workspace.id, admin_key=key.secret)
+
+
+async def created(
+    client: AsyncClient, path: str, workspace: Workspace, body: dict[str, Any]
+) -> dict[str, Any]:
+    response = await client.post(path, json=body, headers=workspace.headers)
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+async def make_contact(client: AsyncClient, workspace: Workspace, **fields: Any) -> dict[str, Any]:
+    body = {"first_name": "Grace", "last_name": "Hopper", **fields}
+    return await created(client, "/v1/contacts", workspace, body)
+
+
+async def make_company(client: AsyncClient, workspace: Workspace, **fields: Any) -> dict[str, Any]:
+    return await created(client, "/v1/companies", workspace, {"name": "Acme Ltd", **fields})
+
+
+async def make_member(client: AsyncClient, workspace: Workspace, **fields: Any) -> dict[str, Any]:
+    body = {"name": "Ada Lovelace", "email": f"{uuid.uuid4().hex[:8]}@example.com", **fields}
+    return await created(client, "/v1/members", workspace, body)
+
+
+async def make_custom_field(
+    client: AsyncClient, workspace: Workspace, **fields: Any
+) -> dict[str, Any]:
+    body = {"entity": "contact", "key": "tier", "label": "Tier", "field_type": "text", **fields}
+    return await created(client, "/v1/custom-fields", workspace, body)
+
+
+async def make_api_key(client: AsyncClient, workspace: Workspace, *scopes: str) -> str:
+    response = await created(
+        client, "/v1/api-keys", workspace, {"name": "limited", "scopes": list(scopes)}
+    )
+    secret: str = response["secret"]
+    return secret
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}

@@ -1,0 +1,112 @@
+"""Another workspace's records are invisible on every route: 404 by id, absent from every list.
+
+The operations are read from the app's OpenAPI document, so a new route is covered as soon as it
+exists; one with a path parameter this file cannot fill fails until a factory is added below.
+"""
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+from crm_api.app import create_app
+from tests.factories import (
+    Workspace,
+    make_api_key,
+    make_company,
+    make_contact,
+    make_custom_field,
+    make_member,
+)
+
+Factory = Callable[[AsyncClient, Workspace], Awaitable[str]]
+
+
+async def _contact(client: AsyncClient, owner: Workspace) -> str:
+    email = f"{uuid.uuid4().hex[:10]}@example.com"
+    return str((await make_contact(client, owner, email=email))["id"])
+
+
+async def _company(client: AsyncClient, owner: Workspace) -> str:
+    return str((await make_company(client, owner, domain=f"{uuid.uuid4().hex[:10]}.example"))["id"])
+
+
+async def _member(client: AsyncClient, owner: Workspace) -> str:
+    return str((await make_member(client, owner))["id"])
+
+
+async def _custom_field(client: AsyncClient, owner: Workspace) -> str:
+    return str((await make_custom_field(client, owner))["id"])
+
+
+async def _api_key(client: AsyncClient, owner: Workspace) -> str:
+    await make_api_key(client, owner, "contacts:read")
+    keys = (await client.get("/v1/api-keys", headers=owner.headers)).json()["data"]
+    return str(keys[0]["id"])
+
+
+async def _event(client: AsyncClient, owner: Workspace) -> str:
+    await _contact(client, owner)
+    events = (await client.get("/v1/events", headers=owner.headers)).json()["data"]
+    return str(events[0]["id"])
+
+
+FACTORIES: dict[str, Factory] = {
+    "contact_id": _contact,
+    "company_id": _company,
+    "member_id": _member,
+    "custom_field_id": _custom_field,
+    "api_key_id": _api_key,
+    "event_id": _event,
+}
+_PATHS: dict[str, dict[str, Any]] = create_app().openapi()["paths"]
+_OPERATIONS_WITH_IDS = [
+    pytest.param(path, method.upper(), id=f"{method.upper()} {path}")
+    for path, operations in _PATHS.items()
+    for method in operations
+    if "{" in path
+]
+_LISTS = [
+    pytest.param(path, id=path)
+    for path, operations in _PATHS.items()
+    if "{" not in path and "get" in operations and path.startswith("/v1/")
+]
+
+
+@pytest.mark.parametrize(("path", "method"), _OPERATIONS_WITH_IDS)
+async def test_another_workspaces_record_is_not_found(
+    client: AsyncClient,
+    workspace: Workspace,
+    other_workspace: Workspace,
+    path: str,
+    method: str,
+) -> None:
+    ids = {}
+    for name in re.findall(r"{(\w+)}", path):
+        assert name in FACTORIES, f"add a factory for {{{name}}} to tests/test_tenancy.py"
+        ids[name] = await FACTORIES[name](client, other_workspace)
+    url = path.format(**ids)
+    body = {} if method in {"POST", "PATCH", "PUT"} else None
+
+    stranger = await client.request(method, url, json=body, headers=workspace.headers)
+    assert stranger.status_code == 404, stranger.text
+    assert stranger.headers["content-type"] == "application/problem+json"
+
+    # The same request from the owner finds the record, so the 404 above was about tenancy.
+    owner = await client.request(method, url, json=body, headers=other_workspace.headers)
+    assert owner.status_code != 404, owner.text
+
+
+@pytest.mark.parametrize("path", _LISTS)
+async def test_lists_never_show_another_workspaces_records(
+    client: AsyncClient, workspace: Workspace, other_workspace: Workspace, path: str
+) -> None:
+    foreign_ids = [await factory(client, other_workspace) for factory in FACTORIES.values()]
+    response = await client.get(path, headers=workspace.headers)
+    assert response.status_code == 200, response.text
+    assert not any(foreign_id in response.text for foreign_id in foreign_ids)
+    owner_view = await client.get(path, headers=other_workspace.headers)
+    assert owner_view.status_code == 200
