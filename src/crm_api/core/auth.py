@@ -19,7 +19,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from crm_api.core.config import get_settings
 from crm_api.core.errors import Forbidden, Unauthorized
 from crm_api.core.session import SessionDep
 
@@ -130,7 +129,7 @@ async def authenticate(
     if stored is None:
         stored = await load_stored_key(session, *ident)
         if stored is not None:
-            key_cache.put(ident, stored, get_settings().api_key_cache_seconds)
+            key_cache.put(ident, stored, request.app.state.settings.api_key_cache_seconds)
     if stored is None or not hmac.compare_digest(stored.hash, hash_token(token)):
         raise Unauthorized("The API key is invalid or revoked.", headers=_CHALLENGE)
     if stored.expires_at is not None and stored.expires_at <= datetime.now(UTC):

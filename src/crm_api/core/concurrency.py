@@ -3,9 +3,8 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 
-from crm_api.core.config import get_settings
 from crm_api.core.errors import PreconditionFailed, PreconditionRequired
 
 
@@ -30,6 +29,7 @@ class IfMatch:
 
 
 def if_match(
+    request: Request,
     header: Annotated[
         str | None,
         Header(
@@ -38,7 +38,7 @@ def if_match(
         ),
     ] = None,
 ) -> IfMatch:
-    if header is None and get_settings().require_if_match:
+    if header is None and request.app.state.settings.require_if_match:
         raise PreconditionRequired("This workspace requires If-Match on every change.")
     return IfMatch(header)
 

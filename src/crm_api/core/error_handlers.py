@@ -1,6 +1,7 @@
 """Every error the app can meet, turned into ``application/problem+json``; a 500 is always a bug."""
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from asgi_correlation_id import correlation_id
@@ -102,7 +103,9 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         else:
             error = CRMError(str(exc.detail), headers=dict(exc.headers or {}))
-            error.status = exc.status_code
+            phrase = HTTPStatus(exc.status_code).phrase
+            error.status, error.title = exc.status_code, phrase
+            error.slug = phrase.lower().replace(" ", "-")
         return problem_response(error, request)
 
     async def on_integrity_error(request: Request, exc: Exception) -> Response:

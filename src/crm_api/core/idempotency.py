@@ -14,7 +14,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import PrincipalDep
-from crm_api.core.config import get_settings
 from crm_api.core.errors import Conflict, invalid_field
 from crm_api.core.session import SessionDep
 from crm_api.models import IdempotencyKey
@@ -79,7 +78,7 @@ async def claim_idempotency_key(
             .execution_options(populate_existing=True)
         )
         assert stored is not None  # the conflicting row is committed and never deleted here
-        ttl = timedelta(hours=get_settings().idempotency_ttl_hours)
+        ttl = timedelta(hours=request.app.state.settings.idempotency_ttl_hours)
         if stored.created_at + ttl < datetime.now(UTC):
             await session.delete(stored)
             await session.flush()

@@ -1,0 +1,55 @@
+"""Concurrent writers: If-Match lets exactly one through; upserts of one email make one contact."""
+
+import asyncio
+
+from fastapi import FastAPI
+from httpx import AsyncClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_api.models import Contact
+from tests.factories import make_contact, new_workspace
+
+
+async def test_concurrent_patches_with_one_if_match_let_exactly_one_through(
+    committing_app: FastAPI, committing_client: AsyncClient
+) -> None:
+    workspace = await new_workspace(committing_app, "Concurrent patches")
+    contact = await make_contact(committing_client, workspace)
+    headers = {**workspace.headers, "If-Match": '"1"'}
+    responses = await asyncio.gather(
+        *(
+            committing_client.patch(
+                f"/v1/contacts/{contact['id']}", json={"job_title": f"title {n}"}, headers=headers
+            )
+            for n in range(50)
+        )
+    )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] + [412] * 49
+    final = await committing_client.get(f"/v1/contacts/{contact['id']}", headers=workspace.headers)
+    assert final.json()["version"] == 2
+
+
+async def test_concurrent_upserts_of_one_email_make_one_contact(
+    committing_app: FastAPI, committing_client: AsyncClient, engine: AsyncEngine
+) -> None:
+    workspace = await new_workspace(committing_app, "Concurrent upserts")
+    responses = await asyncio.gather(
+        *(
+            committing_client.post(
+                "/v1/contacts/upsert",
+                json={"email": "Race@Example.com", "job_title": f"title {n}"},
+                headers=workspace.headers,
+            )
+            for n in range(20)
+        )
+    )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] * 19 + [201], [r.text for r in responses if r.status_code >= 300]
+    assert len({response.json()["id"] for response in responses}) == 1
+    async with engine.connect() as connection:
+        count = await connection.scalar(
+            select(func.count()).select_from(Contact).where(Contact.workspace_id == workspace.id)
+        )
+    assert count == 1

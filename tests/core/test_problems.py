@@ -1,0 +1,225 @@
+"""Every error status the API conventions name comes back as application/problem+json."""
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from crm_api.core.config import Settings
+from crm_api.models import Contact, Event
+from tests.conftest import make_app
+from tests.factories import (
+    Workspace,
+    bearer,
+    make_api_key,
+    make_contact,
+    make_custom_field,
+    new_workspace,
+)
+from tests.problems import assert_problem
+
+
+async def test_malformed_json_is_400(client: AsyncClient, workspace: Workspace) -> None:
+    response = await client.post(
+        "/v1/contacts",
+        content=b'{"first_name": ',
+        headers={**workspace.headers, "content-type": "application/json"},
+    )
+    assert_problem(response, 400)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Basic dXNlcjpwYXNz", "Bearer nonsense", "Bearer crm_" + "0" * 64 + "secret"],
+)
+async def test_missing_or_bad_credentials_are_401(
+    client: AsyncClient, authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = await client.get("/v1/contacts", headers=headers)
+    assert_problem(response, 401)
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_a_wrong_secret_for_a_real_key_is_401(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    tampered = workspace.admin_key[:-4] + (
+        "AAAA" if not workspace.admin_key.endswith("AAAA") else "BBBB"
+    )
+    assert_problem(await client.get("/v1/contacts", headers=bearer(tampered)), 401)
+
+
+async def test_missing_scope_is_403_naming_it(client: AsyncClient, workspace: Workspace) -> None:
+    reader = await make_api_key(client, workspace, "contacts:read")
+    assert (await client.get("/v1/contacts", headers=bearer(reader))).status_code == 200
+    response = await client.post("/v1/contacts", json={"first_name": "A"}, headers=bearer(reader))
+    problem = assert_problem(response, 403)
+    assert problem["missing_scope"] == "contacts:write"
+    assert "contacts:write" in problem["detail"]
+
+
+async def test_unknown_route_and_absent_record_are_404(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    assert_problem(await client.get("/v1/nowhere", headers=workspace.headers), 404)
+    absent = "01a20000-0000-7000-8000-000000000000"
+    assert_problem(await client.get(f"/v1/contacts/{absent}", headers=workspace.headers), 404)
+
+
+async def test_a_malformed_id_is_422_naming_it(client: AsyncClient, workspace: Workspace) -> None:
+    response = await client.get("/v1/contacts/not-a-uuid", headers=workspace.headers)
+    assert_problem(response, 422, field="contact_id")
+
+
+async def test_wrong_method_is_405_with_allow(client: AsyncClient, workspace: Workspace) -> None:
+    response = await client.put("/v1/contacts", json={}, headers=workspace.headers)
+    assert_problem(response, 405)
+    assert "POST" in response.headers["allow"]
+
+
+async def test_duplicate_email_is_409_naming_the_existing_contact(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    first = await make_contact(client, workspace, email="Dup@Example.com")
+    response = await client.post(
+        "/v1/contacts", json={"email": "dup@example.COM"}, headers=workspace.headers
+    )
+    problem = assert_problem(response, 409, field="email")
+    assert problem["existing_id"] == first["id"]
+
+
+async def test_stale_if_match_is_412(client: AsyncClient, workspace: Workspace) -> None:
+    contact = await make_contact(client, workspace)
+    url = f"/v1/contacts/{contact['id']}"
+    fresh = await client.patch(
+        url, json={"job_title": "CTO"}, headers={**workspace.headers, "If-Match": '"1"'}
+    )
+    assert fresh.status_code == 200
+    assert fresh.headers["etag"] == '"2"'
+    stale = await client.patch(
+        url, json={"job_title": "CEO"}, headers={**workspace.headers, "If-Match": '"1"'}
+    )
+    assert_problem(stale, 412)
+    assert (await client.get(url, headers=workspace.headers)).json()["job_title"] == "CTO"
+
+
+async def test_body_over_the_limit_is_413(client: AsyncClient, workspace: Workspace) -> None:
+    response = await client.post(
+        "/v1/contacts", json={"first_name": "x" * 2_000_000}, headers=workspace.headers
+    )
+    assert_problem(response, 413)
+
+
+async def test_streamed_body_over_the_limit_is_413(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(40):
+            yield b"x" * 65_536
+
+    response = await client.post(
+        "/v1/contacts",
+        content=chunks(),
+        headers={**workspace.headers, "content-type": "application/json"},
+    )
+    assert_problem(response, 413)
+
+
+async def test_wrong_content_type_is_415(client: AsyncClient, workspace: Workspace) -> None:
+    response = await client.post(
+        "/v1/contacts",
+        content=b"first_name=Ada",
+        headers={**workspace.headers, "content-type": "application/x-www-form-urlencoded"},
+    )
+    assert_problem(response, 415)
+
+
+async def test_invalid_field_is_422_naming_it(client: AsyncClient, workspace: Workspace) -> None:
+    response = await client.post(
+        "/v1/contacts",
+        json={"first_name": "Ada", "lifecycle_stage": "royalty"},
+        headers=workspace.headers,
+    )
+    assert_problem(response, 422, field="lifecycle_stage")
+
+
+async def test_server_owned_fields_are_refused(client: AsyncClient, workspace: Workspace) -> None:
+    contact = await make_contact(client, workspace)
+    for field, value in (
+        ("id", contact["id"]),
+        ("version", 9),
+        ("created_at", "2020-01-01T00:00:00Z"),
+    ):
+        response = await client.patch(
+            f"/v1/contacts/{contact['id']}", json={field: value}, headers=workspace.headers
+        )
+        assert_problem(response, 422, field=field)
+
+
+async def test_a_rejected_write_leaves_nothing_behind(
+    client: AsyncClient, workspace: Workspace, connection: AsyncConnection
+) -> None:
+    await make_custom_field(client, workspace, key="score", field_type="number")
+    response = await client.post(
+        "/v1/contacts",
+        json={"email": "half@example.com", "custom_fields": {"score": "high"}},
+        headers=workspace.headers,
+    )
+    assert_problem(response, 422, field="score")
+    contacts = await connection.scalar(
+        select(func.count()).select_from(Contact).where(Contact.workspace_id == workspace.id)
+    )
+    events = await connection.scalar(
+        select(func.count())
+        .select_from(Event)
+        .where(Event.workspace_id == workspace.id, Event.type == "contact.created")
+    )
+    assert (contacts, events) == (0, 0)
+
+
+async def test_if_match_can_be_required_428(engine: AsyncEngine, settings: Settings) -> None:
+    app = make_app(engine, settings.model_copy(update={"require_if_match": True}))
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+        workspace = await new_workspace(app, "Strict")
+        contact = await make_contact(client, workspace)
+        url = f"/v1/contacts/{contact['id']}"
+        response = await client.patch(url, json={"job_title": "x"}, headers=workspace.headers)
+        assert_problem(response, 428)
+        ok = await client.patch(
+            url, json={"job_title": "x"}, headers={**workspace.headers, "If-Match": '"1"'}
+        )
+        assert ok.status_code == 200
+
+
+async def test_too_many_requests_is_429_with_retry_after(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    app = make_app(engine, settings.model_copy(update={"rate_limit": "3/minute"}))
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+        workspace = await new_workspace(app, "Busy")
+        for _ in range(3):
+            assert (await client.get("/v1/contacts", headers=workspace.headers)).status_code == 200
+        response = await client.get("/v1/contacts", headers=workspace.headers)
+        assert_problem(response, 429)
+        assert int(response.headers["retry-after"]) >= 1
+        other = await new_workspace(app, "Quiet")
+        assert (await client.get("/v1/contacts", headers=other.headers)).status_code == 200
+
+
+async def test_request_id_is_echoed_or_made(client: AsyncClient) -> None:
+    echoed = await client.get("/healthz", headers={"X-Request-ID": "trace-42"})
+    assert echoed.headers["x-request-id"] == "trace-42"
+    made = await client.get("/healthz")
+    assert len(made.headers["x-request-id"]) >= 16
+    missing = await client.get("/v1/nowhere", headers={"X-Request-ID": "trace-43"})
+    assert missing.headers["x-request-id"] == "trace-43"
+
+
+async def test_health_readiness_and_metrics(client: AsyncClient, app: FastAPI) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    assert (await client.get("/readyz")).json() == {"status": "ready"}
+    metrics = await client.get("/metrics")
+    assert metrics.status_code == 200
+    assert 'crm_http_requests_total{method="GET",route="/readyz",status="200"}' in metrics.text
