@@ -10,8 +10,8 @@ def assert_problem(response: Response, status: int, *, field: str | None = None)
     problem: dict[str, Any] = response.json()
     assert problem["status"] == status
     assert problem["type"].startswith("https://")
-    assert problem["title"] and problem["detail"]
+    assert problem["title"]
+    assert problem["detail"]
     if field is not None:
-        fields = [error["loc"][-1] for error in problem.get("errors", [])]
-        assert field in fields, problem
+        assert any(field in error["loc"] for error in problem.get("errors", [])), problem
     return problem

@@ -3,7 +3,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     CheckConstraint,
     Computed,
     DateTime,
@@ -13,7 +12,7 @@ from sqlalchemy import (
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_api.models.base import Base, Timestamped, Versioned, WorkspaceScoped, utcnow
