@@ -3,7 +3,14 @@
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 
 class ReadSchema(BaseModel):
@@ -16,9 +23,14 @@ class InputSchema(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
 CurrencyCode = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Z]{3}$", to_upper=True),
+    BeforeValidator(_upper),
+    StringConstraints(pattern=r"^[A-Z]{3}$"),
     Field(description="ISO 4217 currency code", examples=["EUR"]),
 ]
 
