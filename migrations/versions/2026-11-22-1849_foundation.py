@@ -347,7 +347,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_contact_lifecycle_changes_contact",
         "contact_lifecycle_changes",
-        ["workspace_id", "contact_id", "changed_at"],
+        ["workspace_id", "contact_id", "changed_at", "id"],
         unique=False,
     )
     op.create_index(

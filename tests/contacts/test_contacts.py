@@ -206,11 +206,20 @@ async def test_lifecycle_changes_are_kept_with_actor(
     await client.patch(url, json={"lifecycle_stage": "lead"}, headers=workspace.headers)
     await client.patch(url, json={"job_title": "no stage change"}, headers=workspace.headers)
     await client.patch(url, json={"lifecycle_stage": "customer"}, headers=workspace.headers)
-    history = (await client.get(f"{url}/lifecycle-history", headers=workspace.headers)).json()
+    response = await client.get(f"{url}/lifecycle-history", headers=workspace.headers)
+    history = response.json()["data"]
     assert [(h["from_stage"], h["to_stage"]) for h in history] == [
         (None, "subscriber"),
         ("subscriber", "lead"),
         ("lead", "customer"),
     ]
     assert {h["actor_type"] for h in history} == {"api_key"}
+    first_page = await client.get(f"{url}/lifecycle-history?limit=2", headers=workspace.headers)
+    cursor = first_page.json()["next_cursor"]
+    rest = await client.get(
+        f"{url}/lifecycle-history?limit=2&cursor={cursor}", headers=workspace.headers
+    )
+    paged = first_page.json()["data"] + rest.json()["data"]
+    assert [h["id"] for h in paged] == [h["id"] for h in history]
+    assert rest.json()["next_cursor"] is None
     assert all(h["actor_id"] for h in history)

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_api.core.pagination import Sort, paginate
 from crm_api.models import Contact, LifecycleChange
 
-from .schemas import ContactListParams
+from .schemas import ContactListParams, LifecycleHistoryParams
 
 SORTABLE = {
     "created_at": Contact.created_at,
@@ -53,14 +53,17 @@ async def list_contacts(
     return (await session.scalars(paginate(statement, Contact.id, sort, params))).all()
 
 
+HISTORY_SORTABLE = {"changed_at": LifecycleChange.changed_at}
+
+
 async def lifecycle_history(
-    session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    params: LifecycleHistoryParams,
+    sort: Sort,
 ) -> Sequence[LifecycleChange]:
-    statement = (
-        select(LifecycleChange)
-        .where(
-            LifecycleChange.workspace_id == workspace_id, LifecycleChange.contact_id == contact_id
-        )
-        .order_by(LifecycleChange.changed_at, LifecycleChange.id)
+    statement = select(LifecycleChange).where(
+        LifecycleChange.workspace_id == workspace_id, LifecycleChange.contact_id == contact_id
     )
-    return (await session.scalars(statement)).all()
+    return (await session.scalars(paginate(statement, LifecycleChange.id, sort, params))).all()

@@ -19,6 +19,7 @@ from .schemas import (
     ContactUpdate,
     ContactUpsert,
     LifecycleChangeRead,
+    LifecycleHistoryParams,
 )
 
 router = crm_router("/v1/contacts", "Contacts")
@@ -145,7 +146,12 @@ async def delete_contact(
     responses=problem_responses(404),
 )
 async def get_lifecycle_history(
-    contact_id: uuid.UUID, session: SessionDep, principal: Reader
-) -> list[LifecycleChangeRead]:
-    rows = await service.lifecycle_history(session, principal, contact_id)
-    return [LifecycleChangeRead.model_validate(row) for row in rows]
+    contact_id: uuid.UUID,
+    params: Annotated[LifecycleHistoryParams, Query()],
+    session: SessionDep,
+    principal: Reader,
+) -> Page[LifecycleChangeRead]:
+    rows, next_cursor = await service.lifecycle_history(session, principal, contact_id, params)
+    return Page(
+        data=[LifecycleChangeRead.model_validate(row) for row in rows], next_cursor=next_cursor
+    )

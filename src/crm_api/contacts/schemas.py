@@ -5,6 +5,7 @@ from typing import Any, Literal, Self
 from pydantic import ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from crm_api.core.filters import RecordListParams
+from crm_api.core.pagination import ListParams
 from crm_api.core.schemas import Address, CustomFieldValues, InputSchema, ReadSchema, Tags
 
 LifecycleStage = Literal[
@@ -117,12 +118,19 @@ class LifecycleChangeRead(ReadSchema):
     actor_id: uuid.UUID | None
 
 
+class LifecycleHistoryParams(ListParams):
+    sort: str = Field(
+        default="changed_at", description="`changed_at` (oldest first) or `-changed_at`."
+    )
+
+
 class ContactListParams(RecordListParams):
     """Besides these, ``custom_fields.<key>`` (and ``_gte``/``_lte`` for numbers and dates)."""
 
     model_config = ConfigDict(extra="allow")
 
     email: str | None = Field(default=None, description="Exact email, ignoring case.")
+    phone: str | None = Field(default=None, description="A phone number, exactly as stored.")
     first_name: str | None = None
     last_name: str | None = None
     job_title: str | None = None

@@ -21,7 +21,14 @@ from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.models import Contact, LifecycleChange
 
 from . import repository
-from .schemas import ContactCreate, ContactListParams, ContactRead, ContactUpdate, ContactUpsert
+from .schemas import (
+    ContactCreate,
+    ContactListParams,
+    ContactRead,
+    ContactUpdate,
+    ContactUpsert,
+    LifecycleHistoryParams,
+)
 
 _OBJECT_FIELDS = frozenset({"address"})
 EMAIL_CONSTRAINT = "uq_contacts_email"
@@ -192,6 +199,8 @@ def _conditions(principal: Principal, params: ContactListParams) -> list[ColumnE
     conditions += [column == value for column, value in exact if value is not None]
     if params.email is not None:
         conditions.append(func.lower(Contact.email) == params.email.lower())
+    if params.phone is not None:
+        conditions.append(Contact.phones.contains([{"number": params.phone}]))
     if params.lifecycle_stage:
         conditions.append(Contact.lifecycle_stage.in_(params.lifecycle_stage))
     if params.company_industry is not None or params.company_domain is not None:
@@ -246,7 +255,14 @@ async def purge_contact(
 
 
 async def lifecycle_history(
-    session: AsyncSession, principal: Principal, contact_id: uuid.UUID
-) -> Sequence[LifecycleChange]:
+    session: AsyncSession,
+    principal: Principal,
+    contact_id: uuid.UUID,
+    params: LifecycleHistoryParams,
+) -> tuple[list[LifecycleChange], str | None]:
     await get_contact(session, principal, contact_id)
-    return await repository.lifecycle_history(session, principal.workspace_id, contact_id)
+    sort = parse_sort(params.sort, repository.HISTORY_SORTABLE)
+    rows = await repository.lifecycle_history(
+        session, principal.workspace_id, contact_id, params, sort
+    )
+    return page_of(rows, sort, params)

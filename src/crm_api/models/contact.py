@@ -111,6 +111,12 @@ class LifecycleChange(WorkspaceScoped, Base):
             name="fk_contact_lifecycle_changes_contact",
             ondelete="CASCADE",
         ),
-        Index("ix_contact_lifecycle_changes_contact", "workspace_id", "contact_id", "changed_at"),
+        Index(
+            "ix_contact_lifecycle_changes_contact",
+            "workspace_id",
+            "contact_id",
+            "changed_at",
+            "id",
+        ),
         Index("ix_contact_lifecycle_changes_to_stage", "workspace_id", "to_stage", "changed_at"),
     )
