@@ -54,7 +54,7 @@ async def _serve_until_ready(env: dict[str, str], log: Path) -> dict[str, int]:
                             break
                     except httpx.TransportError:
                         pass
-                    assert process.returncode is None, log.read_text()
+                    assert process.returncode is None, "crm-api serve exited; see its log"
                     await asyncio.sleep(0.1)
                 return {
                     path: (await http.get(path)).status_code
