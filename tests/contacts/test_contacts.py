@@ -223,3 +223,16 @@ async def test_lifecycle_changes_are_kept_with_actor(
     assert [h["id"] for h in paged] == [h["id"] for h in history]
     assert rest.json()["next_cursor"] is None
     assert all(h["actor_id"] for h in history)
+
+
+async def test_patched_nested_items_get_their_defaults(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    contact = await make_contact(client, workspace)
+    response = await client.patch(
+        f"/v1/contacts/{contact['id']}",
+        json={"phones": [{"number": "+1 555 0100"}]},
+        headers=workspace.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["phones"] == [{"label": "mobile", "number": "+1 555 0100"}]

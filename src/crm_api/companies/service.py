@@ -12,7 +12,7 @@ from crm_api.core.errors import NotFound
 from crm_api.core.events import changed_fields, record_event
 from crm_api.core.filters import in_range, record_conditions, search_condition
 from crm_api.core.pagination import page_of, parse_sort
-from crm_api.core.records import apply_changes, touch, unique_guard
+from crm_api.core.records import apply_changes, sent_values, touch, unique_guard
 from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.models import Company
 
@@ -125,7 +125,7 @@ async def update_company(
     company = await get_company(session, principal, company_id, for_update=True)
     if_match.check(company.version)
     ensure_live(company)
-    changes = data.model_dump(exclude_unset=True)
+    changes = sent_values(data, _OBJECT_FIELDS)
     if not changes:
         return company
     before = CompanyRead.of(company).model_dump(mode="json")

@@ -16,7 +16,7 @@ from crm_api.core.errors import NotFound
 from crm_api.core.events import changed_fields, record_event
 from crm_api.core.filters import record_conditions, search_condition
 from crm_api.core.pagination import page_of, parse_sort
-from crm_api.core.records import apply_changes, touch, unique_guard
+from crm_api.core.records import apply_changes, sent_values, touch, unique_guard
 from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.models import Contact, LifecycleChange
 
@@ -143,7 +143,7 @@ async def update_contact(
     contact = await get_contact(session, principal, contact_id, for_update=True)
     if_match.check(contact.version)
     ensure_live(contact)
-    return await _apply_update(session, principal, contact, data.model_dump(exclude_unset=True))
+    return await _apply_update(session, principal, contact, sent_values(data, _OBJECT_FIELDS))
 
 
 async def upsert_contact(
@@ -174,7 +174,7 @@ async def upsert_contact(
         )
         assert existing is not None  # the insert that beat ours has committed
     ensure_live(existing)
-    changes = data.model_dump(exclude_unset=True)
+    changes = sent_values(data, _OBJECT_FIELDS)
     return await _apply_update(session, principal, existing, changes), False
 
 

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +25,19 @@ def merge_patch(current: dict[str, Any] | None, patch: dict[str, Any]) -> dict[s
         else:
             merged[key] = value
     return merged
+
+
+def sent_values(data: BaseModel, merged_fields: frozenset[str]) -> dict[str, Any]:
+    """The fields the client sent, for a partial update.
+
+    Objects that are merge-patched keep only the keys sent (so a missing key stays untouched);
+    every other value is complete, nested defaults included (a phone sent without a label gets
+    the default label rather than none).
+    """
+    sent = data.model_fields_set
+    complete = data.model_dump(include=sent - merged_fields)
+    merged = data.model_dump(include=sent & merged_fields, exclude_unset=True)
+    return {**complete, **merged}
 
 
 def apply_changes(record: Any, changes: dict[str, Any], merged_fields: frozenset[str]) -> None:

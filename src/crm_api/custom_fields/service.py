@@ -7,7 +7,7 @@ from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound, invalid_field
 from crm_api.core.events import changed_fields, record_event
 from crm_api.core.pagination import page_of, parse_sort
-from crm_api.core.records import apply_changes, touch, unique_guard
+from crm_api.core.records import apply_changes, sent_values, touch, unique_guard
 from crm_api.models import CustomFieldDefinition
 
 from . import repository
@@ -66,7 +66,7 @@ async def update_field(
     """Label, options and required can change; key, entity and type are fixed once created."""
     definition = await get_field(session, principal, field_id, for_update=True)
     if_match.check(definition.version)
-    changes = data.model_dump(exclude_unset=True)
+    changes = sent_values(data, frozenset())
     if "options" in changes and definition.field_type != "enum":
         raise invalid_field(["body", "options"], "only enum fields take options")
     if not changes:

@@ -8,7 +8,7 @@ from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound
 from crm_api.core.events import changed_fields, record_event
 from crm_api.core.pagination import page_of, parse_sort
-from crm_api.core.records import apply_changes, touch, unique_guard
+from crm_api.core.records import apply_changes, sent_values, touch, unique_guard
 from crm_api.models import Member
 
 from . import repository
@@ -67,7 +67,7 @@ async def update_member(
 ) -> Member:
     member = await _lock_member(session, principal, member_id)
     if_match.check(member.version)
-    changes = data.model_dump(exclude_unset=True)
+    changes = sent_values(data, frozenset())
     if not changes:
         return member
     before = MemberRead.model_validate(member).model_dump(mode="json")
