@@ -10,6 +10,7 @@ from crm_api.core.filters import RecordListParams
 from crm_api.core.schemas import Address, CustomFieldValues, InputSchema, Money, ReadSchema, Tags
 from crm_api.models import Company
 
+MAX_INT4 = 2_147_483_647
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -25,7 +26,7 @@ def normalize_domain(value: str) -> str:
 class _CompanyFields(InputSchema):
     domain: str | None = Field(default=None, examples=["example.com"])
     industry: str | None = Field(default=None, max_length=100, examples=["software"])
-    employee_count: int | None = Field(default=None, ge=0)
+    employee_count: int | None = Field(default=None, ge=0, le=MAX_INT4)
     annual_revenue: Money | None = None
     address: Address | None = None
 
@@ -101,7 +102,7 @@ class CompanyListParams(RecordListParams):
     name: str | None = Field(default=None, description="Exact name.")
     domain: str | None = None
     industry: list[str] | None = None
-    employee_count_gte: int | None = None
-    employee_count_lte: int | None = None
-    annual_revenue_gte: Decimal | None = None
-    annual_revenue_lte: Decimal | None = None
+    employee_count_gte: int | None = Field(default=None, ge=-MAX_INT4, le=MAX_INT4)
+    employee_count_lte: int | None = Field(default=None, ge=-MAX_INT4, le=MAX_INT4)
+    annual_revenue_gte: Decimal | None = Field(default=None, allow_inf_nan=False)
+    annual_revenue_lte: Decimal | None = Field(default=None, allow_inf_nan=False)

@@ -8,7 +8,7 @@ from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_api.core.db import violated_constraint
@@ -112,6 +112,13 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, IntegrityError)
         return problem_response(_integrity_problem(exc), request)
 
+    async def on_data_error(request: Request, exc: Exception) -> Response:
+        # Bounds are checked by the schemas; this is the net for a value PostgreSQL still refuses.
+        logger.warning("value refused by the database: %s", exc)
+        return problem_response(
+            ValidationFailed("A value is out of range or cannot be stored."), request
+        )
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         # Installed on Starlette's outermost middleware, so the request id is added here by hand.
         if _is_unavailable(exc):
@@ -132,6 +139,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(IntegrityError, on_integrity_error)
+    app.add_exception_handler(DataError, on_data_error)
     app.add_exception_handler(DBAPIError, on_unexpected)
     app.add_exception_handler(OSError, on_unexpected)
     app.add_exception_handler(Exception, on_unexpected)

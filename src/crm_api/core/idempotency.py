@@ -60,6 +60,7 @@ async def claim_idempotency_key(
             alias=IDEMPOTENCY_HEADER,
             min_length=1,
             max_length=255,
+            pattern=r"^[\x20-\x7e]+$",
             description="Makes a retried POST safe: the first response is replayed for 24 h.",
         ),
     ] = None,

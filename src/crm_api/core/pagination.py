@@ -11,13 +11,14 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import DateTime, Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from crm_api.core.errors import invalid_field
+from crm_api.core.schemas import reject_nul
 
 T = TypeVar("T")
 Row = TypeVar("Row")
@@ -41,6 +42,16 @@ class ListParams(BaseModel):
         default="-created_at",
         description="Sort field, `-` prefix for descending. Ties are broken by id.",
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return reject_nul(value)
+
+    @model_validator(mode="after")
+    def _no_nul_in_extra_parameters(self) -> Self:
+        reject_nul(self.model_extra or {})
+        return self
 
 
 @dataclass(frozen=True, slots=True)

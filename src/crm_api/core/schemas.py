@@ -10,7 +10,23 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
 )
+
+
+def reject_nul(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL: refuse it as invalid input instead of failing later."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            reject_nul(key)
+            reject_nul(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            reject_nul(item)
+    return value
 
 
 class ReadSchema(BaseModel):
@@ -21,6 +37,11 @@ class InputSchema(BaseModel):
     """Input bodies refuse unknown and server-owned fields instead of silently ignoring them."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return reject_nul(value)
 
 
 def _upper(value: object) -> object:
@@ -50,16 +71,12 @@ Amount = Annotated[
 ]
 
 
-class Money(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Money(InputSchema):
     amount: Amount = Field(examples=["125000.00"])
     currency: CurrencyCode
 
 
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class Address(InputSchema):
     line1: str | None = Field(default=None, max_length=200)
     line2: str | None = Field(default=None, max_length=200)
     city: str | None = Field(default=None, max_length=100)

@@ -1,6 +1,7 @@
 """Custom field values: validated against the workspace's definitions on every write, and turned
 into SQL conditions for ``?custom_fields.<key>=`` filters (``_gte``/``_lte`` for numbers, dates)."""
 
+import math
 import uuid
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -30,6 +31,8 @@ def _coerce(definition: CustomFieldDefinition, value: Any) -> Any:
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError("must be a number")
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
         return value
     if kind == "boolean":
         if not isinstance(value, bool):

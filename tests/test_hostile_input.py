@@ -1,0 +1,163 @@
+"""Hostile input gets a clear 4xx and writes nothing: deep nesting, huge strings, invalid UTF-8,
+NUL characters, out-of-range numbers, and SQL metacharacters in every list parameter."""
+
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm_api.app import create_app
+from crm_api.models import Company, Contact, Event
+from tests.factories import Workspace, make_company, make_contact, make_custom_field
+from tests.problems import assert_problem
+
+METACHARACTERS = [
+    "' OR 1=1 --",
+    '"; DROP TABLE contacts; --',
+    "%",
+    "_",
+    "\\",
+    "*/ SELECT pg_sleep(5) /*",
+    "$1",
+    "\x00",
+    "ü" * 300,
+]
+
+
+async def _counts(connection: AsyncConnection, workspace: Workspace) -> tuple[int, ...]:
+    counts = []
+    for model in (Contact, Company, Event):
+        statement = (
+            select(func.count()).select_from(model).where(model.workspace_id == workspace.id)
+        )
+        counts.append(await connection.scalar(statement) or 0)
+    return tuple(counts)
+
+
+def _list_parameters() -> list[Any]:
+    cases = []
+    for path, operations in create_app().openapi()["paths"].items():
+        operation = operations.get("get")
+        if not operation or "{" in path or not path.startswith("/v1/"):
+            continue
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query":
+                name = parameter["name"]
+                cases.append(pytest.param(path, name, id=f"{path}?{name}"))
+        cases.append(pytest.param(path, "custom_fields.note", id=f"{path}?custom_fields.note"))
+    return cases
+
+
+@pytest.mark.parametrize(("path", "name"), _list_parameters())
+async def test_metacharacters_in_list_parameters_are_harmless(
+    client: AsyncClient,
+    workspace: Workspace,
+    connection: AsyncConnection,
+    path: str,
+    name: str,
+) -> None:
+    await make_custom_field(client, workspace, key="note", field_type="text")
+    await make_contact(client, workspace, email="victim@example.com")
+    before = await _counts(connection, workspace)
+    for value in METACHARACTERS:
+        response = await client.get(path, params={name: value}, headers=workspace.headers)
+        assert response.status_code in {200, 422}, (value, response.text)
+        if response.status_code == 200:
+            assert "victim@example.com" not in response.text or name in {"limit", "sort"}
+    assert await _counts(connection, workspace) == before
+
+
+async def test_deeply_nested_json_is_400(client: AsyncClient, workspace: Workspace) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = await client.post(
+        "/v1/contacts",
+        content=body[:900_000],
+        headers={**workspace.headers, "content-type": "application/json"},
+    )
+    assert response.status_code in {400, 422}
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_nested_objects_in_fields_are_422(client: AsyncClient, workspace: Workspace) -> None:
+    nested: dict[str, Any] = {}
+    cursor = nested
+    for _ in range(200):
+        cursor["x"] = {}
+        cursor = cursor["x"]
+    response = await client.post(
+        "/v1/contacts",
+        json={"first_name": "Deep", "address": nested, "custom_fields": nested},
+        headers=workspace.headers,
+    )
+    assert_problem(response, 422)
+
+
+async def test_invalid_utf8_is_400(client: AsyncClient, workspace: Workspace) -> None:
+    response = await client.post(
+        "/v1/contacts",
+        content=b'{"first_name": "\xff\xfe"}',
+        headers={**workspace.headers, "content-type": "application/json"},
+    )
+    assert_problem(response, 400)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"first_name": "x" * 201}, "first_name"),
+        ({"first_name": "A\x00B"}, "first_name"),
+        ({"first_name": "A", "tags": ["ok", "b\x00d"]}, "tags"),
+        ({"first_name": "A", "address": {"city": "\x00"}}, "city"),
+        ({"first_name": "A", "custom_fields": {"note": "\x00"}}, "custom_fields"),
+        ({"first_name": "A", "custom_fields": {"n\x00te": "x"}}, "custom_fields"),
+        ({"first_name": "A", "tags": ["t"] * 51}, "tags"),
+    ],
+)
+async def test_unstorable_or_huge_values_are_422(
+    client: AsyncClient,
+    workspace: Workspace,
+    connection: AsyncConnection,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    await make_custom_field(client, workspace, key="note", field_type="text")
+    before = await _counts(connection, workspace)
+    response = await client.post("/v1/contacts", json=body, headers=workspace.headers)
+    assert_problem(response, 422, field=field)
+    assert await _counts(connection, workspace) == before
+
+
+async def test_non_finite_and_out_of_range_numbers_are_422(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    await make_custom_field(client, workspace, key="score", field_type="number")
+    for raw in (b"NaN", b"Infinity", b"1e400"):
+        response = await client.post(
+            "/v1/contacts",
+            content=b'{"first_name": "A", "custom_fields": {"score": ' + raw + b"}}",
+            headers={**workspace.headers, "content-type": "application/json"},
+        )
+        assert_problem(response, 422, field="score")
+    too_many = await client.post(
+        "/v1/companies", json={"name": "Big", "employee_count": 2**40}, headers=workspace.headers
+    )
+    assert_problem(too_many, 422, field="employee_count")
+    await make_company(client, workspace)
+    query = await client.get(
+        f"/v1/companies?employee_count_gte={2**40}&annual_revenue_gte=NaN",
+        headers=workspace.headers,
+    )
+    assert_problem(query, 422, field="employee_count_gte")
+
+
+async def test_an_idempotency_key_with_control_characters_is_422(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    response = await client.post(
+        "/v1/contacts",
+        json={"first_name": "A"},
+        headers={**workspace.headers, "Idempotency-Key": "tab\there"},
+    )
+    assert_problem(response, 422, field="Idempotency-Key")
