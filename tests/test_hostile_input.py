@@ -161,3 +161,41 @@ async def test_an_idempotency_key_with_control_characters_is_422(
         headers={**workspace.headers, "Idempotency-Key": "tab\there"},
     )
     assert_problem(response, 422, field="Idempotency-Key")
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("/v1/contacts?updated_at_lte=0.5", "updated_at_lte"),
+        ("/v1/events?occurred_at_gte=1700000000", "occurred_at_gte"),
+        ("/v1/companies?annual_revenue_gte=-1.7976931348623157e%2B308", "annual_revenue_gte"),
+        ("/v1/companies?sort=domain", "sort"),
+    ],
+)
+async def test_values_outside_the_documented_forms_are_422(
+    client: AsyncClient, workspace: Workspace, query: str, field: str
+) -> None:
+    assert_problem(await client.get(query, headers=workspace.headers), 422, field=field)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/companies", {"name": "X", "employee_count": False}, "employee_count"),
+        ("/v1/companies", {"name": "X", "employee_count": "12"}, "employee_count"),
+        (
+            "/v1/companies",
+            {"name": "X", "annual_revenue": {"amount": True, "currency": "EUR"}},
+            "amount",
+        ),
+        (
+            "/v1/custom-fields",
+            {"entity": "contact", "key": "k", "label": "K", "field_type": "text", "required": 1},
+            "required",
+        ),
+    ],
+)
+async def test_values_of_another_json_type_are_422(
+    client: AsyncClient, workspace: Workspace, path: str, body: dict[str, Any], field: str
+) -> None:
+    assert_problem(await client.post(path, json=body, headers=workspace.headers), 422, field=field)

@@ -68,15 +68,19 @@ async def test_unknown_route_and_absent_record_are_404(
     assert_problem(await client.get(f"/v1/contacts/{absent}", headers=workspace.headers), 404)
 
 
-async def test_a_malformed_id_is_422_naming_it(client: AsyncClient, workspace: Workspace) -> None:
+async def test_a_malformed_id_is_404(client: AsyncClient, workspace: Workspace) -> None:
     response = await client.get("/v1/contacts/not-a-uuid", headers=workspace.headers)
-    assert_problem(response, 422, field="contact_id")
+    assert_problem(response, 404)
 
 
 async def test_wrong_method_is_405_with_allow(client: AsyncClient, workspace: Workspace) -> None:
     response = await client.put("/v1/contacts", json={}, headers=workspace.headers)
     assert_problem(response, 405)
-    assert "POST" in response.headers["allow"]
+    assert response.headers["allow"] == "GET, POST"
+    by_id = await client.put(
+        "/v1/contacts/01a20000-0000-7000-8000-000000000000", json={}, headers=workspace.headers
+    )
+    assert by_id.headers["allow"] == "DELETE, GET, PATCH"
 
 
 async def test_duplicate_email_is_409_naming_the_existing_contact(

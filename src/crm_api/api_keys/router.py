@@ -39,13 +39,13 @@ async def list_api_keys(
     return Page(data=[ApiKeyRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
-@router.get("/{api_key_id}", summary="Get an API key", responses=problem_responses(404))
+@router.get("/{api_key_id:uuid}", summary="Get an API key", responses=problem_responses(404))
 async def get_api_key(api_key_id: uuid.UUID, session: SessionDep, principal: Admin) -> ApiKeyRead:
     return ApiKeyRead.model_validate(await service.get_api_key(session, principal, api_key_id))
 
 
 @router.delete(
-    "/{api_key_id}",
+    "/{api_key_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Revoke an API key",
     description="The key stops working at once on this server, everywhere within seconds.",

@@ -1,17 +1,18 @@
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
 from crm_api.core.auth import Scope
 from crm_api.core.pagination import ListParams
-from crm_api.core.schemas import InputSchema, ReadSchema
+from crm_api.core.schemas import InputSchema, IsoDateTime, ReadSchema
 
 
 class ApiKeyCreate(InputSchema):
     name: str = Field(min_length=1, max_length=200, examples=["Website sync"])
     scopes: list[Scope] = Field(min_length=1, examples=[["contacts:read", "contacts:write"]])
-    expires_at: datetime | None = None
+    expires_at: IsoDateTime | None = None
 
 
 class ApiKeyRead(ReadSchema):
@@ -29,6 +30,7 @@ class ApiKeyCreated(ApiKeyRead):
 
 
 class ApiKeyListParams(ListParams):
+    sort: Literal["created_at", "-created_at"] = "-created_at"
     revoked: bool | None = Field(
         default=None, description="Only revoked (true) or live (false) keys."
     )

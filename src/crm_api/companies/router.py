@@ -50,7 +50,7 @@ async def list_companies(
     return Page(data=[CompanyRead.of(row) for row in rows], next_cursor=next_cursor)
 
 
-@router.get("/{company_id}", summary="Get a company", responses=problem_responses(404))
+@router.get("/{company_id:uuid}", summary="Get a company", responses=problem_responses(404))
 async def get_company(
     company_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
 ) -> CompanyRead:
@@ -58,7 +58,7 @@ async def get_company(
 
 
 @router.patch(
-    "/{company_id}",
+    "/{company_id:uuid}",
     summary="Update a company",
     responses=problem_responses(400, 404, 409, 412, 413, 415, 428),
 )
@@ -74,7 +74,7 @@ async def update_company(
     return _served(company, response)
 
 
-@router.post("/{company_id}/archive", summary="Archive a company", responses=_CHANGE_ERRORS)
+@router.post("/{company_id:uuid}/archive", summary="Archive a company", responses=_CHANGE_ERRORS)
 async def archive_company(
     company_id: uuid.UUID,
     session: SessionDep,
@@ -87,7 +87,7 @@ async def archive_company(
 
 
 @router.post(
-    "/{company_id}/restore", summary="Restore an archived company", responses=_CHANGE_ERRORS
+    "/{company_id:uuid}/restore", summary="Restore an archived company", responses=_CHANGE_ERRORS
 )
 async def restore_company(
     company_id: uuid.UUID,
@@ -103,7 +103,7 @@ async def restore_company(
 
 
 @router.delete(
-    "/{company_id}",
+    "/{company_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete an archived company for good",
     description="Only an archived company can be deleted (409 otherwise); its contacts stay, "
@@ -117,7 +117,7 @@ async def delete_company(
 
 
 @router.get(
-    "/{company_id}/contacts",
+    "/{company_id:uuid}/contacts",
     summary="List a company's contacts",
     description="Takes the same filters as the contacts list. Needs `companies:read` and "
     "`contacts:read`.",

@@ -2,9 +2,10 @@ import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, StrictInt, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.core.filters import RecordListParams
 from crm_api.core.schemas import Address, CustomFieldValues, InputSchema, Money, ReadSchema, Tags
@@ -26,7 +27,7 @@ def normalize_domain(value: str) -> str:
 class _CompanyFields(InputSchema):
     domain: str | None = Field(default=None, examples=["example.com"])
     industry: str | None = Field(default=None, max_length=100, examples=["software"])
-    employee_count: int | None = Field(default=None, ge=0, le=MAX_INT4)
+    employee_count: StrictInt | None = Field(default=None, ge=0, le=MAX_INT4)
     annual_revenue: Money | None = None
     address: Address | None = None
 
@@ -45,9 +46,9 @@ class CompanyCreate(_CompanyFields):
 class CompanyUpdate(_CompanyFields):
     """Fields not sent are untouched; null clears a field; objects merge (RFC 7396)."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=300)
-    tags: Tags | None = None
-    custom_fields: CustomFieldValues | None = None
+    name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=300)
+    tags: Tags | SkipJsonSchema[None] = None
+    custom_fields: CustomFieldValues | SkipJsonSchema[None] = None
 
     @field_validator("name", "tags", "custom_fields", mode="before")
     @classmethod
@@ -99,10 +100,13 @@ class CompanyRead(ReadSchema):
 class CompanyListParams(RecordListParams):
     model_config = ConfigDict(extra="allow")
 
+    sort: Literal["created_at", "-created_at", "updated_at", "-updated_at", "name", "-name"] = (
+        "-created_at"
+    )
     name: str | None = Field(default=None, description="Exact name.")
     domain: str | None = None
     industry: list[str] | None = None
     employee_count_gte: int | None = Field(default=None, ge=-MAX_INT4, le=MAX_INT4)
     employee_count_lte: int | None = Field(default=None, ge=-MAX_INT4, le=MAX_INT4)
-    annual_revenue_gte: Decimal | None = Field(default=None, allow_inf_nan=False)
-    annual_revenue_lte: Decimal | None = Field(default=None, allow_inf_nan=False)
+    annual_revenue_gte: Decimal | None = Field(default=None, max_digits=20, decimal_places=2)
+    annual_revenue_lte: Decimal | None = Field(default=None, max_digits=20, decimal_places=2)

@@ -75,7 +75,7 @@ async def list_contacts(
     return Page(data=[ContactRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
-@router.get("/{contact_id}", summary="Get a contact", responses=problem_responses(404))
+@router.get("/{contact_id:uuid}", summary="Get a contact", responses=problem_responses(404))
 async def get_contact(
     contact_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
 ) -> ContactRead:
@@ -83,7 +83,7 @@ async def get_contact(
 
 
 @router.patch(
-    "/{contact_id}",
+    "/{contact_id:uuid}",
     summary="Update a contact",
     responses=problem_responses(400, 404, 409, 412, 413, 415, 428),
 )
@@ -99,7 +99,7 @@ async def update_contact(
     return _served(contact, response)
 
 
-@router.post("/{contact_id}/archive", summary="Archive a contact", responses=_CHANGE_ERRORS)
+@router.post("/{contact_id:uuid}/archive", summary="Archive a contact", responses=_CHANGE_ERRORS)
 async def archive_contact(
     contact_id: uuid.UUID,
     session: SessionDep,
@@ -112,7 +112,7 @@ async def archive_contact(
 
 
 @router.post(
-    "/{contact_id}/restore", summary="Restore an archived contact", responses=_CHANGE_ERRORS
+    "/{contact_id:uuid}/restore", summary="Restore an archived contact", responses=_CHANGE_ERRORS
 )
 async def restore_contact(
     contact_id: uuid.UUID,
@@ -128,7 +128,7 @@ async def restore_contact(
 
 
 @router.delete(
-    "/{contact_id}",
+    "/{contact_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete an archived contact for good",
     description="Only an archived contact can be deleted (409 otherwise).",
@@ -141,7 +141,7 @@ async def delete_contact(
 
 
 @router.get(
-    "/{contact_id}/lifecycle-history",
+    "/{contact_id:uuid}/lifecycle-history",
     summary="A contact's lifecycle-stage changes, oldest first",
     responses=problem_responses(404),
 )

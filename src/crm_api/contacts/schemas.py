@@ -3,6 +3,7 @@ from datetime import datetime
 from typing import Any, Literal, Self
 
 from pydantic import ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.core.filters import RecordListParams
 from crm_api.core.pagination import ListParams
@@ -30,8 +31,6 @@ class _ContactFields(InputSchema):
     email: EmailStr | None = Field(
         default=None, description="The primary email, unique in the workspace ignoring case."
     )
-    additional_emails: list[EmailStr] | None = Field(default=None, max_length=20)
-    phones: list[Phone] | None = Field(default=None, max_length=20)
     job_title: str | None = Field(default=None, max_length=200)
     lead_source: str | None = Field(default=None, max_length=100, examples=["webinar"])
     owner_id: uuid.UUID | None = Field(default=None, description="The member who owns the contact.")
@@ -42,6 +41,8 @@ class _ContactFields(InputSchema):
 class ContactCreate(_ContactFields):
     first_name: str = Field(default="", max_length=200, examples=["Grace"])
     last_name: str = Field(default="", max_length=200, examples=["Hopper"])
+    additional_emails: list[EmailStr] = Field(default_factory=list, max_length=20)
+    phones: list[Phone] = Field(default_factory=list, max_length=20)
     lifecycle_stage: LifecycleStage = "lead"
     tags: Tags = Field(default_factory=list)
     custom_fields: CustomFieldValues = Field(default_factory=dict)
@@ -60,11 +61,13 @@ class ContactUpsert(ContactCreate):
 class ContactUpdate(_ContactFields):
     """Fields not sent are untouched; null clears a field; objects merge (RFC 7396)."""
 
-    first_name: str | None = Field(default=None, max_length=200)
-    last_name: str | None = Field(default=None, max_length=200)
-    lifecycle_stage: LifecycleStage | None = None
-    tags: Tags | None = None
-    custom_fields: CustomFieldValues | None = None
+    first_name: str | SkipJsonSchema[None] = Field(default=None, max_length=200)
+    last_name: str | SkipJsonSchema[None] = Field(default=None, max_length=200)
+    additional_emails: list[EmailStr] | SkipJsonSchema[None] = Field(default=None, max_length=20)
+    phones: list[Phone] | SkipJsonSchema[None] = Field(default=None, max_length=20)
+    lifecycle_stage: LifecycleStage | SkipJsonSchema[None] = None
+    tags: Tags | SkipJsonSchema[None] = None
+    custom_fields: CustomFieldValues | SkipJsonSchema[None] = None
 
     @field_validator(
         "first_name",
@@ -119,9 +122,7 @@ class LifecycleChangeRead(ReadSchema):
 
 
 class LifecycleHistoryParams(ListParams):
-    sort: str = Field(
-        default="changed_at", description="`changed_at` (oldest first) or `-changed_at`."
-    )
+    sort: Literal["changed_at", "-changed_at"] = "changed_at"
 
 
 class ContactListParams(RecordListParams):
@@ -129,6 +130,9 @@ class ContactListParams(RecordListParams):
 
     model_config = ConfigDict(extra="allow")
 
+    sort: Literal[
+        "created_at", "-created_at", "updated_at", "-updated_at", "last_name", "-last_name"
+    ] = "-created_at"
     email: str | None = Field(default=None, description="Exact email, ignoring case.")
     phone: str | None = Field(default=None, description="A phone number, exactly as stored.")
     first_name: str | None = None

@@ -67,10 +67,7 @@ async def _new_contact(session: AsyncSession, principal: Principal, data: Contac
     values["custom_fields"] = await validated_values(
         session, principal.workspace_id, "contact", None, data.custom_fields
     )
-    contact = Contact(workspace_id=principal.workspace_id, **values)
-    contact.additional_emails = contact.additional_emails or []
-    contact.phones = contact.phones or []
-    return contact
+    return Contact(workspace_id=principal.workspace_id, **values)
 
 
 def _created(session: AsyncSession, principal: Principal, contact: Contact) -> None:

@@ -1,6 +1,7 @@
 """Every error the app can meet, turned into ``application/problem+json``; a 500 is always a bug."""
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -76,6 +77,35 @@ def _integrity_problem(exc: IntegrityError) -> CRMError:
     return Conflict("The change conflicts with the current state of the data.")
 
 
+def _allowed_methods(request: Request) -> str:
+    """The methods the OpenAPI document gives for this path: a literal path wins over templates."""
+    table: list[tuple[re.Pattern[str], bool, set[str]]] | None = getattr(
+        request.app.state, "allowed_methods", None
+    )
+    if table is None:
+        table = [
+            (
+                re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", path) + "$"),
+                "{" not in path,
+                {method.upper() for method in operations},
+            )
+            for path, operations in request.app.openapi()["paths"].items()
+        ]
+        request.app.state.allowed_methods = table
+    matches = [
+        (literal, methods) for pattern, literal, methods in table if pattern.match(request.url.path)
+    ]
+    literal = [methods for is_literal, methods in matches if is_literal]
+    chosen = literal or [methods for _, methods in matches]
+    return ", ".join(sorted(set().union(*chosen)))
+
+
+def _sqlstate(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None)
+    cause = getattr(original, "__cause__", None)
+    return str(getattr(original, "sqlstate", None) or getattr(cause, "sqlstate", None) or "")
+
+
 def _is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         return bool(exc.connection_invalidated) or isinstance(exc.orig, OSError | TimeoutError)
@@ -99,7 +129,7 @@ def install_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 405:
             error = MethodNotAllowed(
                 f"{request.method} is not allowed on {request.url.path}.",
-                headers=dict(exc.headers or {}),
+                headers={"Allow": _allowed_methods(request)},
             )
         else:
             error = CRMError(str(exc.detail), headers=dict(exc.headers or {}))
@@ -121,6 +151,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         # Installed on Starlette's outermost middleware, so the request id is added here by hand.
+        if _sqlstate(exc).startswith("22"):  # data exception: a value PostgreSQL refuses
+            return await on_data_error(request, exc)
         if _is_unavailable(exc):
             logger.warning("database unavailable: %s", exc)
             error: CRMError = ServiceUnavailable(

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import InstrumentedAttribute
 
 from crm_api.core.pagination import ListParams
+from crm_api.core.schemas import IsoDateTime
 
 V = TypeVar("V", datetime, Decimal, int)
 
@@ -35,10 +36,10 @@ class RecordListParams(ListParams):
     q: str | None = Field(default=None, min_length=1, max_length=200, description="Search text.")
     archived: bool = Field(default=False, description="List archived records instead of live ones.")
     tags: list[str] | None = Field(default=None, description="Records carrying all these tags.")
-    created_at_gte: datetime | None = None
-    created_at_lte: datetime | None = None
-    updated_at_gte: datetime | None = None
-    updated_at_lte: datetime | None = None
+    created_at_gte: IsoDateTime | None = None
+    created_at_lte: IsoDateTime | None = None
+    updated_at_gte: IsoDateTime | None = None
+    updated_at_lte: IsoDateTime | None = None
     address_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     address_city: str | None = None
 

@@ -98,7 +98,7 @@ def paginate(
 ) -> Select[Row]:
     """Order by (sort column, id), start after the cursor, and fetch one row more than asked."""
     key = tuple_(sort.column, id_column)
-    if params.cursor is not None:
+    if params.cursor:  # an empty cursor is the first page
         value, last_id = _decode(params.cursor, sort)
         bound = tuple_(value, last_id)
         statement = statement.where(key < bound if sort.descending else key > bound)

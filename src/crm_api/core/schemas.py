@@ -1,5 +1,7 @@
 """Schema building blocks shared by every domain."""
 
+import re
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -44,6 +46,18 @@ class InputSchema(BaseModel):
         return reject_nul(value)
 
 
+def _iso_8601_only(value: object) -> object:
+    # Pydantic would also take a number of seconds; the API documents ISO 8601 only.
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be an ISO 8601 date-time, such as 2026-01-31T09:30:00Z")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only)]
+
+
 def _upper(value: object) -> object:
     return value.upper() if isinstance(value, str) else value
 
@@ -62,8 +76,15 @@ def _decimal_string(value: Decimal) -> Decimal:
     return value
 
 
+def _not_a_boolean(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
 Amount = Annotated[
     Decimal,
+    BeforeValidator(_not_a_boolean),
     AfterValidator(_decimal_string),
     Field(
         max_digits=20, decimal_places=2, description="A decimal number, sent and served as a string"

@@ -42,7 +42,9 @@ async def list_custom_fields(
 
 
 @router.get(
-    "/{custom_field_id}", summary="Get a custom field definition", responses=problem_responses(404)
+    "/{custom_field_id:uuid}",
+    summary="Get a custom field definition",
+    responses=problem_responses(404),
 )
 async def get_custom_field(
     custom_field_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
@@ -53,7 +55,7 @@ async def get_custom_field(
 
 
 @router.patch(
-    "/{custom_field_id}",
+    "/{custom_field_id:uuid}",
     summary="Update a custom field definition",
     responses=problem_responses(400, 404, 412, 413, 415, 428),
 )
@@ -71,7 +73,7 @@ async def update_custom_field(
 
 
 @router.delete(
-    "/{custom_field_id}",
+    "/{custom_field_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a custom field definition",
     description="Its values are removed from every record in the same transaction.",

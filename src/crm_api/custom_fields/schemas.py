@@ -2,7 +2,8 @@ import uuid
 from datetime import datetime
 from typing import Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.core.pagination import ListParams
 from crm_api.core.schemas import InputSchema, ReadSchema
@@ -24,7 +25,7 @@ class CustomFieldCreate(InputSchema):
     options: Options = Field(
         default_factory=list, max_length=200, description="The allowed values of an enum field."
     )
-    required: bool = False
+    required: StrictBool = False
 
     @model_validator(mode="after")
     def _options_match_type(self) -> Self:
@@ -36,9 +37,9 @@ class CustomFieldCreate(InputSchema):
 
 
 class CustomFieldUpdate(InputSchema):
-    label: str | None = Field(default=None, min_length=1, max_length=200)
-    options: Options | None = Field(default=None, min_length=1, max_length=200)
-    required: bool | None = None
+    label: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
+    options: Options | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
+    required: StrictBool | SkipJsonSchema[None] = None
 
     @field_validator("label", "options", "required", mode="before")
     @classmethod
@@ -62,4 +63,5 @@ class CustomFieldRead(ReadSchema):
 
 
 class CustomFieldListParams(ListParams):
+    sort: Literal["created_at", "-created_at"] = "-created_at"
     entity: CustomFieldEntity | None = None

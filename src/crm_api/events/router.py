@@ -31,7 +31,7 @@ async def list_events(
     return Page(data=[EventRead.model_validate(row) for row in page], next_cursor=next_cursor)
 
 
-@router.get("/{event_id}", summary="Get an event", responses=problem_responses(404))
+@router.get("/{event_id:uuid}", summary="Get an event", responses=problem_responses(404))
 async def get_event(event_id: uuid.UUID, session: SessionDep, principal: Reader) -> EventRead:
     event = await repository.get_event(session, principal.workspace_id, event_id)
     if event is None:

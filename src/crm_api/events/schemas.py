@@ -1,11 +1,11 @@
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from crm_api.core.pagination import ListParams
-from crm_api.core.schemas import ReadSchema
+from crm_api.core.schemas import IsoDateTime, ReadSchema
 
 
 class EventRead(ReadSchema):
@@ -25,12 +25,11 @@ class EventRead(ReadSchema):
 
 
 class EventListParams(ListParams):
-    sort: str = Field(
-        default="occurred_at",
-        description="`occurred_at` (oldest first, for catching up) or `-occurred_at`.",
+    sort: Literal["occurred_at", "-occurred_at"] = Field(
+        default="occurred_at", description="Oldest first (for catching up) or newest first."
     )
     type: list[str] | None = Field(default=None, description="Event types, e.g. contact.created.")
     resource_type: str | None = None
     resource_id: uuid.UUID | None = None
-    occurred_at_gte: datetime | None = None
-    occurred_at_lte: datetime | None = None
+    occurred_at_gte: IsoDateTime | None = None
+    occurred_at_lte: IsoDateTime | None = None

@@ -41,7 +41,7 @@ async def list_members(
     return Page(data=[MemberRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
-@router.get("/{member_id}", summary="Get a member", responses=problem_responses(404))
+@router.get("/{member_id:uuid}", summary="Get a member", responses=problem_responses(404))
 async def get_member(
     member_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
 ) -> MemberRead:
@@ -51,7 +51,7 @@ async def get_member(
 
 
 @router.patch(
-    "/{member_id}",
+    "/{member_id:uuid}",
     summary="Update a member",
     responses=problem_responses(400, 404, 409, 412, 413, 415, 428),
 )
@@ -69,7 +69,7 @@ async def update_member(
 
 
 @router.delete(
-    "/{member_id}",
+    "/{member_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a member",
     description="Refused with 409 while the member still owns records: reassign them first.",

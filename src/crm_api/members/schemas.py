@@ -3,6 +3,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import EmailStr, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.core.pagination import ListParams
 from crm_api.core.schemas import InputSchema, ReadSchema
@@ -17,9 +18,9 @@ class MemberCreate(InputSchema):
 
 
 class MemberUpdate(InputSchema):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    email: EmailStr | None = None
-    role: MemberRole | None = None
+    name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | SkipJsonSchema[None] = None
+    role: MemberRole | SkipJsonSchema[None] = None
 
     @field_validator("name", "email", "role", mode="before")
     @classmethod
@@ -40,5 +41,6 @@ class MemberRead(ReadSchema):
 
 
 class MemberListParams(ListParams):
+    sort: Literal["created_at", "-created_at", "name", "-name"] = "-created_at"
     role: MemberRole | None = None
     email: str | None = Field(default=None, description="Exact email, ignoring case.")
