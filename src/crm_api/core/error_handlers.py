@@ -106,9 +106,17 @@ def _sqlstate(exc: BaseException) -> str:
     return str(getattr(original, "sqlstate", None) or getattr(cause, "sqlstate", None) or "")
 
 
+# Connection exceptions, and a server shutting down, crashed or still starting up.
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
 def _is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated) or isinstance(exc.orig, OSError | TimeoutError)
+        return (
+            bool(exc.connection_invalidated)
+            or isinstance(exc.orig, OSError | TimeoutError)
+            or _sqlstate(exc).startswith(_UNAVAILABLE_SQLSTATES)
+        )
     return isinstance(exc, OSError | TimeoutError)
 
 
