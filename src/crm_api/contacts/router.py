@@ -79,7 +79,9 @@ async def list_contacts(
 async def get_contact(
     contact_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
 ) -> ContactRead:
-    return _served(await service.get_contact(session, principal, contact_id), response)
+    contact = await service.read_contact(session, principal, contact_id)
+    response.headers["ETag"] = etag(contact.version)
+    return contact
 
 
 @router.patch(

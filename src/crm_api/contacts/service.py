@@ -98,6 +98,15 @@ async def get_contact(
     return contact
 
 
+async def read_contact(
+    session: AsyncSession, principal: Principal, contact_id: uuid.UUID
+) -> ContactRead:
+    row = await repository.read_contact(session, principal.workspace_id, contact_id)
+    if row is None:
+        raise NotFound(f"No contact {contact_id}.")
+    return ContactRead.model_validate(dict(row))
+
+
 async def _apply_update(
     session: AsyncSession, principal: Principal, contact: Contact, changes: dict[str, Any]
 ) -> Contact:

@@ -28,7 +28,7 @@ class IfMatch:
         )
 
 
-def if_match(
+async def if_match(
     request: Request,
     header: Annotated[
         str | None,

@@ -70,7 +70,7 @@ def parse_sort(value: str, allowed: Mapping[str, InstrumentedAttribute[Any]]) ->
     return Sort(field=name, column=allowed[name], descending=value.startswith("-"))
 
 
-def _encode(sort: Sort, value: Any, row_id: uuid.UUID) -> str:
+def encode_cursor(sort: Sort, value: Any, row_id: uuid.UUID) -> str:
     if isinstance(value, datetime):
         value = value.isoformat()
     raw = json.dumps([sort.field, sort.descending, value, str(row_id)], separators=(",", ":"))
@@ -115,4 +115,4 @@ def page_of(rows: Sequence[Row], sort: Sort, params: ListParams) -> tuple[list[R
     if len(rows) <= params.limit:
         return page, None
     last = page[-1]
-    return page, _encode(sort, getattr(last, sort.field), last.id)  # type: ignore[attr-defined]
+    return page, encode_cursor(sort, getattr(last, sort.field), last.id)  # type: ignore[attr-defined]

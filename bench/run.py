@@ -1,0 +1,284 @@
+"""Run the HTTP benchmark: `python -m bench.run` (see docs/benchmarks.md for what it measures).
+
+Seeds the data once (kept in .crm-data/bench), then for each worker count starts crm-api and the
+floor app under the same uvicorn settings and drives every scenario with wrk over loopback.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from bench import seed
+from bench.report import write_report
+from crm_api.contacts.repository import SORTABLE
+from crm_api.core.db import libpq_url, sqlalchemy_url
+from crm_api.core.embedded import drop_database, ensure_database, start_embedded_postgres
+from crm_api.core.pagination import Sort, encode_cursor
+
+ROOT = Path(__file__).resolve().parents[1]
+LUA = ROOT / "bench" / "wrk"
+WORK = ROOT / ".crm-data" / "bench"
+DATABASE = "crm_bench"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    script: str
+    path: str = ""
+    floor_path: str | None = None  # the floor app answers the same query at this path
+
+
+@dataclass
+class Result:
+    scenario: str
+    target: str  # "crm-api" or "floor"
+    workers: int
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    non_2xx: int
+    errors: int
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_ready(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)  # noqa: S310 - loopback only
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not become ready")
+
+
+@contextmanager
+def _process(command: list[str], env: dict[str, str], ready_url: str, log: Path) -> Iterator[None]:
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=output)
+        try:
+            _wait_ready(ready_url)
+            yield
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wrk(
+    scenario: Scenario, port: int, env: dict[str, str], args: argparse.Namespace
+) -> dict[str, float]:
+    command = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.seconds}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(LUA / scenario.script),
+        f"http://127.0.0.1:{port}",
+    ]
+    output = subprocess.run(
+        command, env=env, capture_output=True, text=True, check=True, timeout=args.seconds + 60
+    ).stdout
+    line = next(line for line in output.splitlines() if line.startswith("BENCH "))
+    parsed: dict[str, float] = json.loads(line.removeprefix("BENCH "))
+    return parsed
+
+
+async def _prepare(url: str, workspace_id: str, work: Path) -> dict[str, str]:
+    """Id files for wrk, and the cursors of a page deep into the list."""
+    connection = await asyncpg.connect(libpq_url(url))
+    try:
+        sample = await connection.fetch(
+            "SELECT id FROM contacts TABLESAMPLE SYSTEM (2) WHERE workspace_id = $1 LIMIT 20000",
+            workspace_id,
+        )
+        fresh = await connection.fetch(
+            "SELECT id FROM contacts WHERE workspace_id = $1 AND version = 1 LIMIT 200000",
+            workspace_id,
+        )
+        deep = await connection.fetchrow(
+            "SELECT created_at, id FROM contacts WHERE workspace_id = $1 AND archived_at IS NULL "
+            "ORDER BY created_at DESC, id DESC OFFSET $2 LIMIT 1",
+            workspace_id,
+            int(await connection.fetchval("SELECT count(*) FROM contacts") * 0.9),
+        )
+    finally:
+        await connection.close()
+    (work / "ids.txt").write_text("\n".join(str(row["id"]) for row in sample) + "\n")
+    (work / "patch_ids.txt").write_text("\n".join(str(row["id"]) for row in fresh) + "\n")
+    sort = Sort(field="created_at", column=SORTABLE["created_at"], descending=True)
+    return {
+        "cursor": encode_cursor(sort, deep["created_at"], deep["id"]),
+        "floor_after": f"{deep['created_at'].isoformat()}|{deep['id']}".replace("+", "%2B"),
+    }
+
+
+def _scenarios(deep: dict[str, str]) -> list[Scenario]:
+    return [
+        Scenario("get by id", "get_by_id.lua", floor_path=""),
+        Scenario(
+            "list, first page", "get_path.lua", "/v1/contacts?limit=25", "/v1/contacts?limit=25"
+        ),
+        Scenario(
+            "list, deep page",
+            "get_path.lua",
+            f"/v1/contacts?limit=25&cursor={deep['cursor']}",
+            f"/v1/contacts?limit=25&after={deep['floor_after']}",
+        ),
+        Scenario("search q=", "get_path.lua", "/v1/contacts?q=lovelace1234"),
+        Scenario(
+            "filter stage + industry",
+            "get_path.lua",
+            "/v1/contacts?lifecycle_stage=customer&company_industry=software",
+        ),
+        Scenario("create", "create.lua"),
+        Scenario("patch with If-Match", "patch.lua"),
+    ]
+
+
+def _database(args: argparse.Namespace) -> tuple[str, object]:
+    if args.database_url:
+        return args.database_url, None
+    server, admin_url = start_embedded_postgres(WORK / "postgres", cleanup_mode="stop")
+    return admin_url, server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", help="a PostgreSQL server (default: embedded)")
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--companies", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--reseed", action="store_true")
+    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install -y wrk")
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    admin_url, _server = _database(args)
+    state = WORK / "state.json"
+    seeded = seed.load(state) if state.exists() and not args.reseed else None
+    if seeded is None or (seeded.contacts, seeded.companies) != (args.contacts, args.companies):
+        started = time.monotonic()
+        asyncio.run(drop_database(admin_url, DATABASE))
+        url = asyncio.run(ensure_database(admin_url, DATABASE))
+        seeded = asyncio.run(seed.seed(url, contacts=args.contacts, companies=args.companies))
+        seed.save(seeded, state)
+        print(f"seeded in {time.monotonic() - started:.0f} s")
+    url = seeded.database_url
+    deep = asyncio.run(_prepare(url, seeded.workspace_id, WORK))
+
+    python_bin = Path(sys.executable).parent
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    results: list[Result] = []
+    for workers in args.workers:
+        port, floor_port = _free_port(), _free_port()
+        service_env = {
+            **base_env,
+            "CRM_DATABASE_URL": url,
+            "CRM_RATE_LIMIT": "1000000000/minute",
+        }
+        floor_env = {
+            **base_env,
+            "BENCH_DATABASE_URL": libpq_url(sqlalchemy_url(url)),
+            "BENCH_WORKSPACE_ID": seeded.workspace_id,
+        }
+        uvicorn_flags = ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+        service = [
+            str(python_bin / "crm-api"),
+            "serve",
+            "--no-migrate",
+            "--workers",
+            str(workers),
+            "--port",
+            str(port),
+        ]
+        floor = [
+            str(python_bin / "uvicorn"),
+            "bench.floor_app:app",
+            "--port",
+            str(floor_port),
+            *uvicorn_flags,
+        ]
+        wrk_env = {
+            **base_env,
+            "BENCH_LUA_DIR": str(LUA),
+            "BENCH_IDS": str(WORK / "ids.txt"),
+            "BENCH_THREADS": str(args.threads),
+        }
+        with (
+            _process(service, service_env, f"http://127.0.0.1:{port}/readyz", WORK / "service.log"),
+            _process(
+                floor,
+                {**floor_env, "PYTHONPATH": str(ROOT)},
+                f"http://127.0.0.1:{floor_port}/v1/contacts?limit=1",
+                WORK / "floor.log",
+            ),
+        ):
+            for scenario in _scenarios(deep):
+                targets = [("crm-api", port, scenario.path, seeded.api_key)]
+                if scenario.floor_path is not None:
+                    targets.append(("floor", floor_port, scenario.floor_path, ""))
+                for target, target_port, path, key in targets:
+                    env = {**wrk_env, "BENCH_PATH": path, "BENCH_KEY": key}
+                    if scenario.script == "patch.lua":
+                        asyncio.run(_prepare(url, seeded.workspace_id, WORK))
+                        env["BENCH_IDS"] = str(WORK / "patch_ids.txt")
+                    if args.warmup and scenario.script != "patch.lua":
+                        warm = argparse.Namespace(**{**vars(args), "seconds": args.warmup})
+                        _wrk(
+                            scenario, target_port, {**env, "BENCH_RUN": f"w{time.time_ns()}"}, warm
+                        )
+                    env["BENCH_RUN"] = f"m{time.time_ns()}"
+                    measured = _wrk(scenario, target_port, env, args)
+                    result = Result(
+                        scenario=scenario.name,
+                        target=target,
+                        workers=workers,
+                        rps=measured["rps"],
+                        p50_ms=measured["p50_ms"],
+                        p95_ms=measured["p95_ms"],
+                        p99_ms=measured["p99_ms"],
+                        non_2xx=int(measured["non_2xx"]),
+                        errors=int(measured["errors"]),
+                    )
+                    results.append(result)
+                    print(result, flush=True)
+    write_report(results, args, Path(args.output))
+
+
+if __name__ == "__main__":
+    main()
