@@ -3,7 +3,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, Row, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +14,7 @@ from crm_api.core.concurrency import IfMatch
 from crm_api.core.db import violated_constraint
 from crm_api.core.errors import NotFound
 from crm_api.core.events import changed_fields, record_event
-from crm_api.core.filters import record_conditions, search_condition
+from crm_api.core.filters import record_conditions
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, touch, unique_guard
 from crm_api.custom_fields.values import filter_conditions, validated_values
@@ -188,11 +188,9 @@ def _conditions(principal: Principal, params: ContactListParams) -> list[ColumnE
     workspace_id = principal.workspace_id
     conditions = record_conditions(Contact, params)
     if params.q is not None:
+        companies = company_ids_where(workspace_id, q=params.q)
         conditions.append(
-            or_(
-                search_condition(Contact.search_text, params.q),
-                Contact.company_id.in_(company_ids_where(workspace_id, q=params.q)),
-            )
+            Contact.id.in_(repository.ids_matching(workspace_id, params.q, companies))
         )
     exact: Sequence[tuple[Any, Any]] = (
         (Contact.first_name, params.first_name),
@@ -219,7 +217,7 @@ def _conditions(principal: Principal, params: ContactListParams) -> list[ColumnE
 
 async def list_contacts(
     session: AsyncSession, principal: Principal, params: ContactListParams
-) -> tuple[list[Contact], str | None]:
+) -> tuple[list[Row[Any]], str | None]:
     sort = parse_sort(params.sort, repository.SORTABLE)
     conditions = _conditions(principal, params)
     conditions += await filter_conditions(
