@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from crm_api.api_keys.router import router as api_keys_router
 from crm_api.companies.router import router as companies_router
 from crm_api.contacts.router import router as contacts_router
+from crm_api.core.auth import SECURITY_SCHEME
 from crm_api.core.config import Settings, get_settings
 from crm_api.core.db import create_engine, create_sessionmaker
 from crm_api.core.error_handlers import install_error_handlers
@@ -60,10 +61,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.dispose()
 
 
-def _problem_media_types(schema: dict[str, Any]) -> dict[str, Any]:
-    """Error responses are documented as application/problem+json, as they are served."""
-    for path in schema.get("paths", {}).values():
+def _document(schema: dict[str, Any]) -> dict[str, Any]:
+    """Error responses are documented as application/problem+json, as they are served, and every
+    /v1 operation as needing an API key."""
+    schema.setdefault("components", {}).setdefault("securitySchemes", {})["ApiKey"] = (
+        SECURITY_SCHEME
+    )
+    for path_name, path in schema.get("paths", {}).items():
         for operation in path.values():
+            if path_name.startswith("/v1/"):
+                operation["security"] = [{"ApiKey": []}]
             for status_code, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
                 if status_code[0] in "45" and "application/json" in content:
@@ -103,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = _problem_media_types(default_openapi())
+            app.openapi_schema = _document(default_openapi())
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

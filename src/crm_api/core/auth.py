@@ -17,10 +17,8 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crm_api.core.errors import Forbidden, Unauthorized
-from crm_api.core.session import SessionDep
 
 TOKEN_PREFIX = "crm_"  # noqa: S105 - a prefix, not a secret
 _HEX_UUID = 32
@@ -104,33 +102,39 @@ class KeyCache:
 
 
 key_cache = KeyCache()
-_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="ApiKey",
-    description="An API key of the workspace: `Authorization: Bearer crm_...`.",
-)
+SECURITY_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key of the workspace: `Authorization: Bearer crm_...`.",
+}
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="crm-api"'}
 
 
-async def authenticate(
-    request: Request,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+async def authenticate(request: Request) -> Principal:
+    """The caller, from its API key; worked out once per request (every request needs it, so it
+    is a single plain dependency: each one FastAPI solves costs time on the hottest path)."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = await _principal_of(request)
+        request.state.principal = principal
+    return principal
+
+
+async def _principal_of(request: Request) -> Principal:
     from crm_api.api_keys.repository import load_stored_key
 
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Send an API key as `Authorization: Bearer <key>`.", headers=_CHALLENGE)
-    token = credentials.credentials
-    ident = parse_token(token)
+    ident = parse_token(token.strip())
     if ident is None:
         raise Unauthorized("The API key is malformed.", headers=_CHALLENGE)
     stored = key_cache.get(ident)
     if stored is None:
-        stored = await load_stored_key(session, *ident)
+        stored = await load_stored_key(request.state.session, *ident)
         if stored is not None:
             key_cache.put(ident, stored, request.app.state.settings.api_key_cache_seconds)
-    if stored is None or not hmac.compare_digest(stored.hash, hash_token(token)):
+    if stored is None or not hmac.compare_digest(stored.hash, hash_token(token.strip())):
         raise Unauthorized("The API key is invalid or revoked.", headers=_CHALLENGE)
     if stored.expires_at is not None and stored.expires_at <= datetime.now(UTC):
         raise Unauthorized("The API key has expired.", headers=_CHALLENGE)
@@ -141,8 +145,9 @@ async def authenticate(
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
 
 
-def require(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
-    async def dependency(principal: PrincipalDep) -> Principal:
+def require(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
+    async def dependency(request: Request) -> Principal:
+        principal = await authenticate(request)
         principal.require(scope)
         return principal
 

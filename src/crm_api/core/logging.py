@@ -4,14 +4,14 @@ import logging
 import sys
 
 from asgi_correlation_id import CorrelationIdFilter
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.addFilter(CorrelationIdFilter(default_value="-"))
     handler.setFormatter(
-        JsonFormatter(
+        OrjsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(correlation_id)s",
             rename_fields={
                 "asctime": "time",
