@@ -22,6 +22,9 @@ LATENCY = Histogram(
 )
 
 
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})  # the only ones whose body the app reads
+
+
 class BodySizeLimitMiddleware:
     """Refuses bodies over ``max_bytes``: at once by Content-Length, else while streaming.
 
@@ -34,7 +37,7 @@ class BodySizeLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
         for name, value in scope["headers"]:

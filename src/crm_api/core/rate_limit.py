@@ -5,7 +5,7 @@ import time
 
 from limits import parse
 from limits.aio.storage import Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
 
 from crm_api.core.errors import RateLimited
@@ -17,7 +17,7 @@ class RateLimiter:
         # limits selects its asyncio storages by an ``async+`` scheme prefix.
         storage = storage_from_string(f"async+{storage_uri.removeprefix('async+')}")
         assert isinstance(storage, Storage)
-        self._limiter = SlidingWindowCounterRateLimiter(storage)
+        self._limiter = FixedWindowRateLimiter(storage)
 
     async def check(self, *identifiers: str) -> None:
         if await self._limiter.hit(self._item, *identifiers):
