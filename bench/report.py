@@ -52,6 +52,17 @@ def _chart(results: Sequence[Any], path: Path) -> None:
     figure.savefig(path, dpi=110)
 
 
+def main() -> None:
+    """Render docs/benchmarks.md again from the last run's results (after editing the notes)."""
+    import json
+
+    from bench.run import WORK, Result
+
+    saved = json.loads((WORK / "results.json").read_text())
+    args = argparse.Namespace(**saved["args"])
+    write_report([Result(**r) for r in saved["results"]], args, Path(args.output))
+
+
 def write_report(results: Sequence[Any], args: argparse.Namespace, output: Path) -> None:
     chart = output.with_suffix(".png")
     _chart(results, chart)
@@ -101,3 +112,7 @@ def write_report(results: Sequence[Any], args: argparse.Namespace, output: Path)
     if notes.exists():
         lines += ["", notes.read_text()]
     output.write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import asyncpg
@@ -277,6 +277,9 @@ def main() -> None:
                     )
                     results.append(result)
                     print(result, flush=True)
+    (WORK / "results.json").write_text(
+        json.dumps({"args": vars(args), "results": [asdict(r) for r in results]}, indent=2)
+    )
     write_report(results, args, Path(args.output))
 
 

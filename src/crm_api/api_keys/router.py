@@ -1,11 +1,12 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query, Response, status
+from fastapi import Depends, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.errors import problem_responses
 from crm_api.core.pagination import Page
+from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
 
@@ -31,9 +32,11 @@ async def create_api_key(
     return created
 
 
-@router.get("", summary="List API keys")
+@router.get("", summary="List API keys", openapi_extra=documented_params(ApiKeyListParams))
 async def list_api_keys(
-    params: Annotated[ApiKeyListParams, Query()], session: SessionDep, principal: Admin
+    params: Annotated[ApiKeyListParams, Depends(list_params(ApiKeyListParams))],
+    session: SessionDep,
+    principal: Admin,
 ) -> Page[ApiKeyRead]:
     rows, next_cursor = await service.list_api_keys(session, principal, params)
     return Page(data=[ApiKeyRead.model_validate(row) for row in rows], next_cursor=next_cursor)

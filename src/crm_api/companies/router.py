@@ -1,14 +1,15 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query, Response, status
+from fastapi import Depends, Response, status
 
 from crm_api.contacts import service as contacts_service
-from crm_api.contacts.schemas import ContactListParams, ContactRead
+from crm_api.contacts.schemas import ContactListParams, ContactRead, contacts_of
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.concurrency import IfMatchDep, etag
 from crm_api.core.errors import problem_responses
 from crm_api.core.pagination import Page
+from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
 from crm_api.models import Company
@@ -42,9 +43,11 @@ async def create_company(
     return _served(company, response)
 
 
-@router.get("", summary="List companies")
+@router.get("", summary="List companies", openapi_extra=documented_params(CompanyListParams))
 async def list_companies(
-    params: Annotated[CompanyListParams, Query()], session: SessionDep, principal: Reader
+    params: Annotated[CompanyListParams, Depends(list_params(CompanyListParams))],
+    session: SessionDep,
+    principal: Reader,
 ) -> Page[CompanyRead]:
     rows, next_cursor = await service.list_companies(session, principal, params)
     return Page(data=[CompanyRead.of(row) for row in rows], next_cursor=next_cursor)
@@ -122,10 +125,11 @@ async def delete_company(
     description="Takes the same filters as the contacts list. Needs `companies:read` and "
     "`contacts:read`.",
     responses=problem_responses(404),
+    openapi_extra=documented_params(ContactListParams),
 )
 async def list_company_contacts(
     company_id: uuid.UUID,
-    params: Annotated[ContactListParams, Query()],
+    params: Annotated[ContactListParams, Depends(list_params(ContactListParams))],
     session: SessionDep,
     principal: Reader,
     _contacts_reader: ContactsReader,
@@ -133,4 +137,4 @@ async def list_company_contacts(
     await service.get_company(session, principal, company_id)
     scoped = params.model_copy(update={"company_id": company_id})
     rows, next_cursor = await contacts_service.list_contacts(session, principal, scoped)
-    return Page(data=[ContactRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+    return Page(data=contacts_of(rows), next_cursor=next_cursor)

@@ -96,8 +96,10 @@ async def list_contacts(
 ) -> Sequence[Row[Any]]:
     """Rows, not ORM objects: a page is only read, and building objects cost more than SQL."""
     statement = select(*CONTACT_COLUMNS).where(Contact.workspace_id == workspace_id, *conditions)
+    # A Core statement on the session's connection: the ORM's execution layer has no work to do.
+    connection = await session.connection()
     rows: Sequence[Row[Any]] = (
-        await session.execute(paginate(statement, Contact.id, sort, params))
+        await connection.execute(paginate(statement, Contact.id, sort, params))
     ).all()
     return rows
 

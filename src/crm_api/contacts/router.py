@@ -1,12 +1,13 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query, Response, status
+from fastapi import Depends, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.concurrency import IfMatchDep, etag
 from crm_api.core.errors import problem_responses
 from crm_api.core.pagination import Page
+from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
 from crm_api.models import Contact
@@ -20,6 +21,7 @@ from .schemas import (
     ContactUpsert,
     LifecycleChangeRead,
     LifecycleHistoryParams,
+    contacts_of,
 )
 
 router = crm_router("/v1/contacts", "Contacts")
@@ -67,12 +69,14 @@ async def upsert_contact(
     return _served(contact, response)
 
 
-@router.get("", summary="List contacts")
+@router.get("", summary="List contacts", openapi_extra=documented_params(ContactListParams))
 async def list_contacts(
-    params: Annotated[ContactListParams, Query()], session: SessionDep, principal: Reader
+    params: Annotated[ContactListParams, Depends(list_params(ContactListParams))],
+    session: SessionDep,
+    principal: Reader,
 ) -> Page[ContactRead]:
     rows, next_cursor = await service.list_contacts(session, principal, params)
-    return Page(data=[ContactRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+    return Page(data=contacts_of(rows), next_cursor=next_cursor)
 
 
 @router.get("/{contact_id:uuid}", summary="Get a contact", responses=problem_responses(404))
@@ -146,10 +150,11 @@ async def delete_contact(
     "/{contact_id:uuid}/lifecycle-history",
     summary="A contact's lifecycle-stage changes, oldest first",
     responses=problem_responses(404),
+    openapi_extra=documented_params(LifecycleHistoryParams),
 )
 async def get_lifecycle_history(
     contact_id: uuid.UUID,
-    params: Annotated[LifecycleHistoryParams, Query()],
+    params: Annotated[LifecycleHistoryParams, Depends(list_params(LifecycleHistoryParams))],
     session: SessionDep,
     principal: Reader,
 ) -> Page[LifecycleChangeRead]:

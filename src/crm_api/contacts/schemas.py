@@ -1,9 +1,11 @@
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, Self
 
-from pydantic import ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import ConfigDict, EmailStr, Field, TypeAdapter, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
+from sqlalchemy import Row
 
 from crm_api.core.filters import RecordListParams
 from crm_api.core.pagination import ListParams
@@ -110,6 +112,14 @@ class ContactRead(ReadSchema):
     updated_at: datetime
     archived_at: datetime | None
     version: int
+
+
+# One validation call for a whole page of rows: cheaper than one model_validate a row.
+_CONTACT_PAGE = TypeAdapter(list[ContactRead])
+
+
+def contacts_of(rows: Sequence[Row[Any]]) -> list[ContactRead]:
+    return _CONTACT_PAGE.validate_python([row._asdict() for row in rows])
 
 
 class LifecycleChangeRead(ReadSchema):

@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from sqlalchemy import URL, ClauseElement, make_url
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +39,9 @@ def with_database(url: str | URL, database: str) -> URL:
 def create_engine(url: str | URL, settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url if isinstance(url, URL) else sqlalchemy_url(url),
+        # JSONB columns (custom fields, addresses, events) decode and encode with orjson.
+        json_deserializer=orjson.loads,
+        json_serializer=lambda value: orjson.dumps(value).decode(),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_connect_timeout_seconds,

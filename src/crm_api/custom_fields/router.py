@@ -1,12 +1,13 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query, Response, status
+from fastapi import Depends, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.concurrency import IfMatchDep, etag
 from crm_api.core.errors import problem_responses
 from crm_api.core.pagination import Page
+from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
 
@@ -33,9 +34,15 @@ async def create_custom_field(
     return CustomFieldRead.model_validate(definition)
 
 
-@router.get("", summary="List custom field definitions")
+@router.get(
+    "",
+    summary="List custom field definitions",
+    openapi_extra=documented_params(CustomFieldListParams),
+)
 async def list_custom_fields(
-    params: Annotated[CustomFieldListParams, Query()], session: SessionDep, principal: Reader
+    params: Annotated[CustomFieldListParams, Depends(list_params(CustomFieldListParams))],
+    session: SessionDep,
+    principal: Reader,
 ) -> Page[CustomFieldRead]:
     rows, next_cursor = await service.list_fields(session, principal, params)
     return Page(data=[CustomFieldRead.model_validate(row) for row in rows], next_cursor=next_cursor)

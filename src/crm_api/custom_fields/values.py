@@ -19,6 +19,7 @@ from . import repository
 from .schemas import CustomFieldEntity
 
 FILTER_PREFIX = "custom_fields."
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def _coerce(definition: CustomFieldDefinition, value: Any) -> Any:
@@ -33,6 +34,9 @@ def _coerce(definition: CustomFieldDefinition, value: Any) -> Any:
             raise ValueError("must be a number")
         if not math.isfinite(value):
             raise ValueError("must be a finite number")
+        if isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
+            # Beyond 2**53 a JSON number loses precision in JavaScript clients.
+            raise ValueError(f"must be between -{MAX_SAFE_INTEGER} and {MAX_SAFE_INTEGER}")
         return value
     if kind == "boolean":
         if not isinstance(value, bool):

@@ -1,11 +1,12 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends
 
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.errors import NotFound, problem_responses
 from crm_api.core.pagination import Page, page_of, parse_sort
+from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
 
@@ -21,9 +22,12 @@ Reader = Annotated[Principal, Depends(require(Scope.events_read))]
     summary="List events",
     description="Every change that matters, oldest first: poll from your last `next_cursor` "
     "to catch up.",
+    openapi_extra=documented_params(EventListParams),
 )
 async def list_events(
-    params: Annotated[EventListParams, Query()], session: SessionDep, principal: Reader
+    params: Annotated[EventListParams, Depends(list_params(EventListParams))],
+    session: SessionDep,
+    principal: Reader,
 ) -> Page[EventRead]:
     sort = parse_sort(params.sort, repository.SORTABLE)
     rows = await repository.list_events(session, principal.workspace_id, params, sort)

@@ -1,12 +1,13 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query, Response, status
+from fastapi import Depends, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.concurrency import IfMatchDep, etag
 from crm_api.core.errors import problem_responses
 from crm_api.core.pagination import Page
+from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
 
@@ -33,9 +34,11 @@ async def create_member(
     return MemberRead.model_validate(member)
 
 
-@router.get("", summary="List members")
+@router.get("", summary="List members", openapi_extra=documented_params(MemberListParams))
 async def list_members(
-    params: Annotated[MemberListParams, Query()], session: SessionDep, principal: Reader
+    params: Annotated[MemberListParams, Depends(list_params(MemberListParams))],
+    session: SessionDep,
+    principal: Reader,
 ) -> Page[MemberRead]:
     rows, next_cursor = await service.list_members(session, principal, params)
     return Page(data=[MemberRead.model_validate(row) for row in rows], next_cursor=next_cursor)
