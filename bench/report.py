@@ -105,7 +105,12 @@ def write_report(results: Sequence[Any], args: argparse.Namespace, output: Path)
         "```",
         "",
         "Options: `--seconds`, `--connections`, `--workers 1 2`, `--contacts`, `--companies`, "
-        "`--reseed`. The seeded data is kept in `.crm-data/bench` and reused.",
+        "`--reseed`. The seeded data is kept in `.crm-data/bench` and reused; seeding the default "
+        "data set through COPY took 70 s here. `python -m bench.report` renders this page again "
+        "from the last run (after editing `docs/benchmark-notes.md`, which is appended below).",
+        "",
+        "Profiles: with a run's services up, `py-spy record -p <crm-api pid> -d 10 -f raw` while "
+        "wrk drives one scenario (`bench/wrk/*.lua`).",
         "",
     ]
     notes = output.parent / "benchmark-notes.md"
