@@ -57,6 +57,25 @@ async def make_custom_field(
     return await created(client, "/v1/custom-fields", workspace, body)
 
 
+async def make_pipeline(client: AsyncClient, workspace: Workspace, **fields: Any) -> dict[str, Any]:
+    body = {
+        "name": f"Pipeline {uuid.uuid4().hex[:6]}",
+        "stages": [
+            {"name": "Open", "probability": 20},
+            {"name": "Later", "probability": 60},
+            {"name": "Won", "probability": 100, "kind": "won"},
+            {"name": "Lost", "probability": 0, "kind": "lost"},
+        ],
+        **fields,
+    }
+    return await created(client, "/v1/pipelines", workspace, body)
+
+
+async def make_deal(client: AsyncClient, workspace: Workspace, **fields: Any) -> dict[str, Any]:
+    body = {"name": "Big deal", "amount": {"amount": "1000.00", "currency": "EUR"}, **fields}
+    return await created(client, "/v1/deals", workspace, body)
+
+
 async def make_api_key(client: AsyncClient, workspace: Workspace, *scopes: str) -> str:
     response = await created(
         client, "/v1/api-keys", workspace, {"name": "limited", "scopes": list(scopes)}

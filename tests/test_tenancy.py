@@ -19,10 +19,19 @@ from tests.factories import (
     make_company,
     make_contact,
     make_custom_field,
+    make_deal,
     make_member,
+    make_pipeline,
 )
 
 Factory = Callable[[AsyncClient, Workspace], Awaitable[str]]
+# Operations whose body must be valid for the request to reach the record lookup.
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/v1/pipelines/{pipeline_id}/stages"): {"name": "Extra", "probability": 5},
+    ("POST", "/v1/pipelines/{pipeline_id}/stages/reorder"): {
+        "stage_ids": ["01a20000-0000-7000-8000-000000000000"]
+    },
+}
 
 
 async def _contact(client: AsyncClient, owner: Workspace) -> str:
@@ -54,6 +63,14 @@ async def _event(client: AsyncClient, owner: Workspace) -> str:
     return str(events[0]["id"])
 
 
+async def _pipeline(client: AsyncClient, owner: Workspace) -> str:
+    return str((await make_pipeline(client, owner))["id"])
+
+
+async def _deal(client: AsyncClient, owner: Workspace) -> str:
+    return str((await make_deal(client, owner))["id"])
+
+
 FACTORIES: dict[str, Factory] = {
     "contact_id": _contact,
     "company_id": _company,
@@ -61,6 +78,8 @@ FACTORIES: dict[str, Factory] = {
     "custom_field_id": _custom_field,
     "api_key_id": _api_key,
     "event_id": _event,
+    "pipeline_id": _pipeline,
+    "deal_id": _deal,
 }
 _PATHS: dict[str, dict[str, Any]] = create_app().openapi()["paths"]
 _OPERATIONS_WITH_IDS = [
@@ -84,12 +103,18 @@ async def test_another_workspaces_record_is_not_found(
     path: str,
     method: str,
 ) -> None:
-    ids = {}
+    ids: dict[str, str] = {}
     for name in re.findall(r"{(\w+)}", path):
+        if name == "stage_id":  # a stage of the pipeline named before it
+            pipeline = await client.get(
+                f"/v1/pipelines/{ids['pipeline_id']}", headers=other_workspace.headers
+            )
+            ids[name] = pipeline.json()["stages"][0]["id"]
+            continue
         assert name in FACTORIES, f"add a factory for {{{name}}} to tests/test_tenancy.py"
         ids[name] = await FACTORIES[name](client, other_workspace)
     url = path.format(**ids)
-    body = {} if method in {"POST", "PATCH", "PUT"} else None
+    body = BODIES.get((method, path), {}) if method in {"POST", "PATCH", "PUT"} else None
 
     stranger = await client.request(method, url, json=body, headers=workspace.headers)
     assert stranger.status_code == 404, stranger.text

@@ -20,9 +20,11 @@ from crm_api.core.idempotency import IdempotentReplay
 from crm_api.core.middleware import BodySizeLimitMiddleware, MetricsMiddleware
 from crm_api.core.rate_limit import RateLimiter
 from crm_api.custom_fields.router import router as custom_fields_router
+from crm_api.deals.router import router as deals_router
 from crm_api.events.router import router as events_router
 from crm_api.members.router import router as members_router
 from crm_api.ops.router import router as ops_router
+from crm_api.pipelines.router import router as pipelines_router
 from crm_api.workspaces.router import router as workspace_router
 
 ROUTERS = (
@@ -33,6 +35,8 @@ ROUTERS = (
     custom_fields_router,
     contacts_router,
     companies_router,
+    pipelines_router,
+    deals_router,
     events_router,
 )
 

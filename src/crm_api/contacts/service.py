@@ -139,6 +139,16 @@ async def _apply_update(
     return contact
 
 
+async def promote_to_customer(
+    session: AsyncSession, principal: Principal, contact_ids: Sequence[uuid.UUID]
+) -> None:
+    """Winning a deal makes its contacts customers, each change kept in the lifecycle history."""
+    for contact_id in contact_ids:
+        contact = await get_contact(session, principal, contact_id, for_update=True)
+        if contact.lifecycle_stage != "customer" and contact.archived_at is None:
+            await _apply_update(session, principal, contact, {"lifecycle_stage": "customer"})
+
+
 async def update_contact(
     session: AsyncSession,
     principal: Principal,

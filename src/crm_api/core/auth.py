@@ -35,6 +35,9 @@ class Scope(StrEnum):
     custom_fields_read = "custom_fields:read"
     custom_fields_write = "custom_fields:write"
     events_read = "events:read"
+    deals_read = "deals:read"
+    deals_write = "deals:write"
+    pipelines_write = "pipelines:write"
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,7 @@ def _integrity_problem(exc: IntegrityError) -> CRMError:
     cause = getattr(exc.orig, "__cause__", None)
     constraint, sqlstate = violated_constraint(exc)
     constraint = constraint or ""
-    field = CONSTRAINT_FIELDS.get(constraint, constraint)
+    field = CONSTRAINT_FIELDS.get(constraint, constraint) or getattr(cause, "column_name", "")
     message = str(getattr(cause, "detail", None) or getattr(cause, "message", "") or "")
     if sqlstate == "23505":
         return Conflict(f"A record with this {field} already exists.")

@@ -1,6 +1,6 @@
 """Building blocks for list filters: ranges (``_gte``/``_lte``), tag sets, text search."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from crm_api.core.pagination import ListParams
 from crm_api.core.schemas import IsoDateTime
 
-V = TypeVar("V", datetime, Decimal, int)
+V = TypeVar("V", datetime, date, Decimal, int)
 
 
 def in_range(

@@ -5,13 +5,17 @@ from sqlalchemy import Text, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.pagination import Sort, paginate
-from crm_api.models import Company, Contact, CustomFieldDefinition
+from crm_api.models import Company, Contact, CustomFieldDefinition, Deal
 from crm_api.models.base import utcnow
 
 from .schemas import CustomFieldEntity, CustomFieldListParams
 
 SORTABLE = {"created_at": CustomFieldDefinition.created_at}
-RECORDS: dict[str, type[Contact] | type[Company]] = {"contact": Contact, "company": Company}
+RECORDS: dict[str, type[Contact] | type[Company] | type[Deal]] = {
+    "contact": Contact,
+    "company": Company,
+    "deal": Deal,
+}
 
 
 async def get_definition(

@@ -8,7 +8,7 @@ from pydantic.json_schema import SkipJsonSchema
 from crm_api.core.pagination import ListParams
 from crm_api.core.schemas import InputSchema, ReadSchema
 
-CustomFieldEntity = Literal["contact", "company"]
+CustomFieldEntity = Literal["contact", "company", "deal"]
 CustomFieldType = Literal["text", "number", "boolean", "date", "enum"]
 Options = list[str]
 

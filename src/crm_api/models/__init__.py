@@ -5,6 +5,14 @@ from crm_api.models.company import Company
 from crm_api.models.contact import LIFECYCLE_STAGES, Contact, LifecycleChange
 from crm_api.models.custom_field import CustomFieldDefinition
 from crm_api.models.event import Event, IdempotencyKey
+from crm_api.models.pipeline import (
+    STAGE_KINDS,
+    Deal,
+    DealContact,
+    DealStageChange,
+    Pipeline,
+    PipelineStage,
+)
 from crm_api.models.workspace import MEMBER_ROLES, ApiKey, Member, Workspace
 
 # Constraint name -> the request field it guards, so a violation names the field at fault.
@@ -17,20 +25,32 @@ CONSTRAINT_FIELDS = {
     "uq_members_email": "email",
     "ck_members_role": "role",
     "uq_custom_field_definitions_key": "key",
+    "uq_pipelines_name": "name",
+    "uq_pipeline_stages_name": "name",
+    "fk_deals_stage": "stage_id",
+    "fk_deals_owner": "owner_id",
+    "fk_deals_company": "company_id",
+    "fk_deal_contacts_contact": "contact_id",
 }
 
 __all__ = [
     "CONSTRAINT_FIELDS",
     "LIFECYCLE_STAGES",
     "MEMBER_ROLES",
+    "STAGE_KINDS",
     "ApiKey",
     "Base",
     "Company",
     "Contact",
     "CustomFieldDefinition",
+    "Deal",
+    "DealContact",
+    "DealStageChange",
     "Event",
     "IdempotencyKey",
     "LifecycleChange",
     "Member",
+    "Pipeline",
+    "PipelineStage",
     "Workspace",
 ]

@@ -1,0 +1,134 @@
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Response, status
+
+from crm_api.core.auth import Principal, Scope, require
+from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.errors import problem_responses
+from crm_api.core.pagination import Page
+from crm_api.core.query import documented_params, list_params
+from crm_api.core.routing import crm_router
+from crm_api.core.session import SessionDep
+
+from . import service
+from .schemas import (
+    DealCreate,
+    DealListParams,
+    DealRead,
+    DealUpdate,
+    StageChangeRead,
+    StageHistoryParams,
+)
+
+router = crm_router("/v1/deals", "Deals")
+Reader = Annotated[Principal, Depends(require(Scope.deals_read))]
+Writer = Annotated[Principal, Depends(require(Scope.deals_write))]
+_CHANGE_ERRORS = problem_responses(404, 409, 412, 428)
+
+
+def _served(deal: DealRead, response: Response) -> DealRead:
+    response.headers["ETag"] = etag(deal.version)
+    return deal
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a deal",
+    responses=problem_responses(400, 409, 413, 415),
+)
+async def create_deal(
+    data: DealCreate, session: SessionDep, principal: Writer, response: Response
+) -> DealRead:
+    deal = await service.create_deal(session, principal, data)
+    response.headers["Location"] = f"/v1/deals/{deal.id}"
+    return _served(deal, response)
+
+
+@router.get("", summary="List deals", openapi_extra=documented_params(DealListParams))
+async def list_deals(
+    params: Annotated[DealListParams, Depends(list_params(DealListParams))],
+    session: SessionDep,
+    principal: Reader,
+) -> Page[DealRead]:
+    deals, next_cursor = await service.list_deals(session, principal, params)
+    return Page(data=deals, next_cursor=next_cursor)
+
+
+@router.get("/{deal_id:uuid}", summary="Get a deal", responses=problem_responses(404))
+async def get_deal(
+    deal_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
+) -> DealRead:
+    return _served(await service.get_deal(session, principal, deal_id), response)
+
+
+@router.patch(
+    "/{deal_id:uuid}",
+    summary="Update a deal or move it to another stage",
+    responses=problem_responses(400, 404, 409, 412, 413, 415, 428),
+)
+async def update_deal(
+    deal_id: uuid.UUID,
+    data: DealUpdate,
+    session: SessionDep,
+    principal: Writer,
+    if_match: IfMatchDep,
+    response: Response,
+) -> DealRead:
+    return _served(await service.update_deal(session, principal, deal_id, data, if_match), response)
+
+
+@router.post("/{deal_id:uuid}/archive", summary="Archive a deal", responses=_CHANGE_ERRORS)
+async def archive_deal(
+    deal_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    if_match: IfMatchDep,
+    response: Response,
+) -> DealRead:
+    deal = await service.archive_deal(session, principal, deal_id, if_match, archived=True)
+    return _served(deal, response)
+
+
+@router.post(
+    "/{deal_id:uuid}/restore", summary="Restore an archived deal", responses=_CHANGE_ERRORS
+)
+async def restore_deal(
+    deal_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    if_match: IfMatchDep,
+    response: Response,
+) -> DealRead:
+    deal = await service.archive_deal(session, principal, deal_id, if_match, archived=False)
+    return _served(deal, response)
+
+
+@router.delete(
+    "/{deal_id:uuid}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an archived deal for good",
+    description="Only an archived deal can be deleted (409 otherwise).",
+    responses=_CHANGE_ERRORS,
+)
+async def delete_deal(
+    deal_id: uuid.UUID, session: SessionDep, principal: Writer, if_match: IfMatchDep
+) -> None:
+    await service.purge_deal(session, principal, deal_id, if_match)
+
+
+@router.get(
+    "/{deal_id:uuid}/stage-history",
+    summary="A deal's stage changes, oldest first",
+    responses=problem_responses(404),
+    openapi_extra=documented_params(StageHistoryParams),
+)
+async def get_stage_history(
+    deal_id: uuid.UUID,
+    params: Annotated[StageHistoryParams, Depends(list_params(StageHistoryParams))],
+    session: SessionDep,
+    principal: Reader,
+) -> Page[StageChangeRead]:
+    rows, next_cursor = await service.stage_history(session, principal, deal_id, params)
+    return Page(data=[StageChangeRead.model_validate(row) for row in rows], next_cursor=next_cursor)

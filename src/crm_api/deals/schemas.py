@@ -1,0 +1,175 @@
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from crm_api.contacts.schemas import LifecycleStage
+from crm_api.core.pagination import ListParams
+from crm_api.core.schemas import (
+    CustomFieldValues,
+    InputSchema,
+    IsoDateTime,
+    Money,
+    ReadSchema,
+    Tags,
+)
+from crm_api.models import Deal
+
+StageKind = Literal["open", "won", "lost"]
+
+
+class DealContactLink(InputSchema):
+    contact_id: uuid.UUID
+    role: str | None = Field(
+        default=None, max_length=64, examples=["decision_maker"], description="e.g. champion."
+    )
+
+
+class _DealFields(InputSchema):
+    amount: Money | None = None
+    owner_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = Field(default=None, description="The primary company.")
+    expected_close_date: date | None = None
+    lost_reason: str | None = Field(default=None, max_length=500)
+    source: str | None = Field(default=None, max_length=100)
+
+
+class DealCreate(_DealFields):
+    name: str = Field(min_length=1, max_length=300, examples=["Acme renewal 2027"])
+    pipeline_id: uuid.UUID | None = Field(
+        default=None, description="Default: the workspace's first pipeline."
+    )
+    stage_id: uuid.UUID | None = Field(
+        default=None, description="A stage of the pipeline. Default: its first stage."
+    )
+    contacts: list[DealContactLink] = Field(default_factory=list, max_length=100)
+    tags: Tags = Field(default_factory=list)
+    custom_fields: CustomFieldValues = Field(default_factory=dict)
+
+
+class DealUpdate(_DealFields):
+    """Fields not sent are untouched. `stage_id` moves the deal (a stage of its pipeline, or of
+    `pipeline_id` when both are sent); `contacts`, when sent, replaces the associations."""
+
+    name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=300)
+    pipeline_id: uuid.UUID | SkipJsonSchema[None] = None
+    stage_id: uuid.UUID | SkipJsonSchema[None] = None
+    contacts: list[DealContactLink] | SkipJsonSchema[None] = Field(default=None, max_length=100)
+    tags: Tags | SkipJsonSchema[None] = None
+    custom_fields: CustomFieldValues | SkipJsonSchema[None] = None
+
+    @field_validator(
+        "name", "pipeline_id", "stage_id", "contacts", "tags", "custom_fields", mode="before"
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class DealContactRead(ReadSchema):
+    contact_id: uuid.UUID
+    role: str | None
+
+
+class DealRead(ReadSchema):
+    model_config = ConfigDict(from_attributes=False)
+
+    id: uuid.UUID
+    name: str
+    amount: Money | None
+    pipeline_id: uuid.UUID
+    stage_id: uuid.UUID
+    owner_id: uuid.UUID | None
+    company_id: uuid.UUID | None
+    contacts: list[DealContactRead]
+    expected_close_date: date | None
+    lost_reason: str | None
+    source: str | None
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    stage_changed_at: datetime
+    closed_at: datetime | None = Field(description="Set when the deal enters a won or lost stage.")
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+    version: int
+
+    @classmethod
+    def of(cls, deal: Deal, contacts: list[DealContactRead]) -> "DealRead":
+        amount = None
+        if deal.amount is not None and deal.currency is not None:
+            amount = Money(amount=deal.amount, currency=deal.currency)
+        return cls(
+            id=deal.id,
+            name=deal.name,
+            amount=amount,
+            pipeline_id=deal.pipeline_id,
+            stage_id=deal.stage_id,
+            owner_id=deal.owner_id,
+            company_id=deal.company_id,
+            contacts=contacts,
+            expected_close_date=deal.expected_close_date,
+            lost_reason=deal.lost_reason,
+            source=deal.source,
+            tags=deal.tags,
+            custom_fields=deal.custom_fields,
+            stage_changed_at=deal.stage_changed_at,
+            closed_at=deal.closed_at,
+            created_at=deal.created_at,
+            updated_at=deal.updated_at,
+            archived_at=deal.archived_at,
+            version=deal.version,
+        )
+
+
+class StageChangeRead(ReadSchema):
+    id: uuid.UUID
+    from_stage_id: uuid.UUID | None
+    to_stage_id: uuid.UUID
+    changed_at: datetime
+    seconds_in_previous_stage: int | None
+    actor_type: str
+    actor_id: uuid.UUID | None
+
+
+class StageHistoryParams(ListParams):
+    sort: Literal["changed_at", "-changed_at"] = "changed_at"
+
+
+class DealListParams(ListParams):
+    """Besides these, ``custom_fields.<key>`` (and ``_gte``/``_lte`` for numbers and dates)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    q: str | None = Field(default=None, min_length=1, max_length=200, description="Name search.")
+    archived: bool = Field(default=False, description="List archived deals instead of live ones.")
+    tags: list[str] | None = Field(default=None, description="Deals carrying all these tags.")
+    created_at_gte: IsoDateTime | None = None
+    created_at_lte: IsoDateTime | None = None
+    updated_at_gte: IsoDateTime | None = None
+    updated_at_lte: IsoDateTime | None = None
+
+    sort: Literal["created_at", "-created_at", "updated_at", "-updated_at"] = "-created_at"
+    pipeline_id: uuid.UUID | None = None
+    stage_id: list[uuid.UUID] | None = None
+    stage_kind: list[StageKind] | None = Field(default=None, description="open, won or lost.")
+    owner_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = None
+    contact_id: uuid.UUID | None = Field(default=None, description="Deals with this contact.")
+    contact_lifecycle_stage: list[LifecycleStage] | None = Field(
+        default=None, description="Deals with a contact at one of these lifecycle stages."
+    )
+    company_industry: str | None = Field(default=None, description="The company's industry.")
+    source: str | None = None
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    amount_gte: Decimal | None = Field(default=None, max_digits=20, decimal_places=2)
+    amount_lte: Decimal | None = Field(default=None, max_digits=20, decimal_places=2)
+    expected_close_date_gte: date | None = None
+    expected_close_date_lte: date | None = None
+    closed_at_gte: IsoDateTime | None = None
+    closed_at_lte: IsoDateTime | None = None
