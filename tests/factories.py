@@ -76,6 +76,19 @@ async def make_deal(client: AsyncClient, workspace: Workspace, **fields: Any) ->
     return await created(client, "/v1/deals", workspace, body)
 
 
+async def make_interaction(
+    client: AsyncClient, workspace: Workspace, **fields: Any
+) -> dict[str, Any]:
+    if "contact_id" not in fields:
+        fields["contact_id"] = (await make_contact(client, workspace))["id"]
+    body = {"kind": "email", "direction": "inbound", "occurred_at": "2026-11-01T10:00:00Z"}
+    return await created(client, "/v1/interactions", workspace, {**body, **fields})
+
+
+async def make_task(client: AsyncClient, workspace: Workspace, **fields: Any) -> dict[str, Any]:
+    return await created(client, "/v1/tasks", workspace, {"title": "Call back", **fields})
+
+
 async def make_api_key(client: AsyncClient, workspace: Workspace, *scopes: str) -> str:
     response = await created(
         client, "/v1/api-keys", workspace, {"name": "limited", "scopes": list(scopes)}

@@ -20,8 +20,10 @@ from tests.factories import (
     make_contact,
     make_custom_field,
     make_deal,
+    make_interaction,
     make_member,
     make_pipeline,
+    make_task,
 )
 
 Factory = Callable[[AsyncClient, Workspace], Awaitable[str]]
@@ -71,6 +73,14 @@ async def _deal(client: AsyncClient, owner: Workspace) -> str:
     return str((await make_deal(client, owner))["id"])
 
 
+async def _interaction(client: AsyncClient, owner: Workspace) -> str:
+    return str((await make_interaction(client, owner))["id"])
+
+
+async def _task(client: AsyncClient, owner: Workspace) -> str:
+    return str((await make_task(client, owner))["id"])
+
+
 FACTORIES: dict[str, Factory] = {
     "contact_id": _contact,
     "company_id": _company,
@@ -80,6 +90,8 @@ FACTORIES: dict[str, Factory] = {
     "event_id": _event,
     "pipeline_id": _pipeline,
     "deal_id": _deal,
+    "interaction_id": _interaction,
+    "task_id": _task,
 }
 _PATHS: dict[str, dict[str, Any]] = create_app().openapi()["paths"]
 _OPERATIONS_WITH_IDS = [

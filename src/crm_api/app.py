@@ -22,9 +22,12 @@ from crm_api.core.rate_limit import RateLimiter
 from crm_api.custom_fields.router import router as custom_fields_router
 from crm_api.deals.router import router as deals_router
 from crm_api.events.router import router as events_router
+from crm_api.interactions.router import router as interactions_router
 from crm_api.members.router import router as members_router
 from crm_api.ops.router import router as ops_router
 from crm_api.pipelines.router import router as pipelines_router
+from crm_api.tasks.router import router as tasks_router
+from crm_api.timeline.router import router as timeline_router
 from crm_api.workspaces.router import router as workspace_router
 
 ROUTERS = (
@@ -37,6 +40,9 @@ ROUTERS = (
     companies_router,
     pipelines_router,
     deals_router,
+    interactions_router,
+    tasks_router,
+    timeline_router,
     events_router,
 )
 

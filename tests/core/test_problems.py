@@ -81,6 +81,11 @@ async def test_wrong_method_is_405_with_allow(client: AsyncClient, workspace: Wo
         "/v1/contacts/01a20000-0000-7000-8000-000000000000", json={}, headers=workspace.headers
     )
     assert by_id.headers["allow"] == "DELETE, GET, PATCH"
+    pipelines = (await client.get("/v1/pipelines", headers=workspace.headers)).json()["data"]
+    reorder = await client.put(
+        f"/v1/pipelines/{pipelines[0]['id']}/stages/reorder", json={}, headers=workspace.headers
+    )
+    assert reorder.headers["allow"] == "POST"
 
 
 async def test_duplicate_email_is_409_naming_the_existing_contact(

@@ -38,6 +38,10 @@ class Scope(StrEnum):
     deals_read = "deals:read"
     deals_write = "deals:write"
     pipelines_write = "pipelines:write"
+    interactions_read = "interactions:read"
+    interactions_write = "interactions:write"
+    tasks_read = "tasks:read"
+    tasks_write = "tasks:write"
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,9 @@ def _integrity_problem(exc: IntegrityError) -> CRMError:
     return Conflict("The change conflicts with the current state of the data.")
 
 
+_UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
 def _allowed_methods(request: Request) -> str:
     """The methods the OpenAPI document gives for this path: a literal path wins over templates."""
     table: list[tuple[re.Pattern[str], bool, set[str]]] | None = getattr(
@@ -85,7 +88,8 @@ def _allowed_methods(request: Request) -> str:
     if table is None:
         table = [
             (
-                re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", path) + "$"),
+                # Every path parameter is a UUID (routes declare them `:uuid`).
+                re.compile("^" + re.sub(r"\{[^/]+\}", _UUID_PATTERN, path) + "$"),
                 "{" not in path,
                 {method.upper() for method in operations},
             )

@@ -77,7 +77,7 @@ def encode_cursor(sort: Sort, value: Any, row_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, sort: Sort) -> tuple[Any, uuid.UUID]:
+def decode_cursor(cursor: str, sort: Sort) -> tuple[Any, uuid.UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         field, descending, value, row_id = json.loads(base64.urlsafe_b64decode(padded))
@@ -99,7 +99,7 @@ def paginate(
     """Order by (sort column, id), start after the cursor, and fetch one row more than asked."""
     key = tuple_(sort.column, id_column)
     if params.cursor:  # an empty cursor is the first page
-        value, last_id = _decode(params.cursor, sort)
+        value, last_id = decode_cursor(params.cursor, sort)
         bound = tuple_(value, last_id)
         statement = statement.where(key < bound if sort.descending else key > bound)
     if sort.descending:

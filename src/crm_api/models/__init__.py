@@ -1,5 +1,6 @@
 """Every ORM table. Importing this package registers them all on ``Base.metadata``."""
 
+from crm_api.models.activity import INTERACTION_KINDS, Interaction, Task
 from crm_api.models.base import Base
 from crm_api.models.company import Company
 from crm_api.models.contact import LIFECYCLE_STAGES, Contact, LifecycleChange
@@ -31,10 +32,19 @@ CONSTRAINT_FIELDS = {
     "fk_deals_owner": "owner_id",
     "fk_deals_company": "company_id",
     "fk_deal_contacts_contact": "contact_id",
+    "fk_interactions_contact": "contact_id",
+    "fk_interactions_member": "member_id",
+    "fk_interactions_company": "company_id",
+    "fk_interactions_deal": "deal_id",
+    "fk_tasks_contact": "contact_id",
+    "fk_tasks_assignee": "assignee_id",
+    "fk_tasks_company": "company_id",
+    "fk_tasks_deal": "deal_id",
 }
 
 __all__ = [
     "CONSTRAINT_FIELDS",
+    "INTERACTION_KINDS",
     "LIFECYCLE_STAGES",
     "MEMBER_ROLES",
     "STAGE_KINDS",
@@ -48,9 +58,11 @@ __all__ = [
     "DealStageChange",
     "Event",
     "IdempotencyKey",
+    "Interaction",
     "LifecycleChange",
     "Member",
     "Pipeline",
     "PipelineStage",
+    "Task",
     "Workspace",
 ]
