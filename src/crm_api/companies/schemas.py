@@ -8,7 +8,15 @@ from pydantic import ConfigDict, Field, StrictInt, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.core.filters import RecordListParams
-from crm_api.core.schemas import Address, CustomFieldValues, InputSchema, Money, ReadSchema, Tags
+from crm_api.core.schemas import (
+    Address,
+    CustomFieldValues,
+    InputSchema,
+    Money,
+    ReadSchema,
+    Tags,
+    not_null,
+)
 from crm_api.models import Company
 
 MAX_INT4 = 2_147_483_647
@@ -50,12 +58,7 @@ class CompanyUpdate(_CompanyFields):
     tags: Tags | SkipJsonSchema[None] = None
     custom_fields: CustomFieldValues | SkipJsonSchema[None] = None
 
-    @field_validator("name", "tags", "custom_fields", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = not_null("name", "tags", "custom_fields")
 
 
 class CompanyRead(ReadSchema):

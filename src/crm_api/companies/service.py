@@ -9,10 +9,10 @@ from crm_api.core.archive import ensure_archived, ensure_live, set_archived
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound
-from crm_api.core.events import changed_fields, record_event
+from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range, record_conditions, search_condition
 from crm_api.core.pagination import page_of, parse_sort
-from crm_api.core.records import apply_changes, sent_values, touch, unique_guard
+from crm_api.core.records import apply_changes, sent_values, split_money, touch, unique_guard
 from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.models import Company
 
@@ -23,12 +23,7 @@ _OBJECT_FIELDS = frozenset({"address"})
 
 
 def _columns(changes: dict[str, Any]) -> dict[str, Any]:
-    """Input fields as table columns: money is split into amount and currency."""
-    if "annual_revenue" in changes:
-        revenue = changes.pop("annual_revenue")
-        changes["annual_revenue"] = revenue["amount"] if revenue else None
-        changes["annual_revenue_currency"] = revenue["currency"] if revenue else None
-    return changes
+    return split_money(changes, "annual_revenue", "annual_revenue_currency")
 
 
 def _domain_guard(
@@ -141,14 +136,7 @@ async def update_company(
         apply_changes(company, _columns(changes), _OBJECT_FIELDS)
         touch(company)
     after = CompanyRead.of(company)
-    record_event(
-        session,
-        principal,
-        "company.updated",
-        company.id,
-        after,
-        changed_fields(before, after.model_dump(mode="json")),
-    )
+    record_update(session, principal, "company.updated", company.id, before, after)
     return company
 
 

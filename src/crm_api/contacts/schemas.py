@@ -3,13 +3,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, Self
 
-from pydantic import ConfigDict, EmailStr, Field, TypeAdapter, field_validator, model_validator
+from pydantic import ConfigDict, EmailStr, Field, TypeAdapter, model_validator
 from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import Row
 
 from crm_api.core.filters import RecordListParams
 from crm_api.core.pagination import ListParams
-from crm_api.core.schemas import Address, CustomFieldValues, InputSchema, ReadSchema, Tags
+from crm_api.core.schemas import Address, CustomFieldValues, InputSchema, ReadSchema, Tags, not_null
 
 LifecycleStage = Literal[
     "subscriber",
@@ -71,7 +71,7 @@ class ContactUpdate(_ContactFields):
     tags: Tags | SkipJsonSchema[None] = None
     custom_fields: CustomFieldValues | SkipJsonSchema[None] = None
 
-    @field_validator(
+    _not_null = not_null(
         "first_name",
         "last_name",
         "lifecycle_stage",
@@ -79,13 +79,7 @@ class ContactUpdate(_ContactFields):
         "custom_fields",
         "additional_emails",
         "phones",
-        mode="before",
     )
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
 
 
 class PhoneRead(ReadSchema):

@@ -13,7 +13,7 @@ from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.db import violated_constraint
 from crm_api.core.errors import NotFound
-from crm_api.core.events import changed_fields, record_event
+from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import record_conditions
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, touch, unique_guard
@@ -128,14 +128,7 @@ async def _apply_update(
     if contact.lifecycle_stage != previous_stage:
         _record_stage(session, principal, contact, previous_stage)
     after = ContactRead.model_validate(contact)
-    record_event(
-        session,
-        principal,
-        "contact.updated",
-        contact.id,
-        after,
-        changed_fields(before, after.model_dump(mode="json")),
-    )
+    record_update(session, principal, "contact.updated", contact.id, before, after)
     return contact
 
 

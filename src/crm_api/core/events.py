@@ -33,6 +33,19 @@ def record_event(
     )
 
 
+def record_update(
+    session: AsyncSession,
+    principal: Principal,
+    event_type: str,
+    resource_id: uuid.UUID,
+    before: dict[str, Any],
+    after: BaseModel,
+) -> None:
+    """An update event: the resource as it is now, and the previous values of what changed."""
+    previous = changed_fields(before, after.model_dump(mode="json"))
+    record_event(session, principal, event_type, resource_id, after, previous)
+
+
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """The previous values of the fields that differ, for an update event."""
     return {key: value for key, value in before.items() if after.get(key) != value}

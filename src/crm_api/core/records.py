@@ -40,6 +40,15 @@ def sent_values(data: BaseModel, merged_fields: frozenset[str]) -> dict[str, Any
     return {**complete, **merged}
 
 
+def split_money(changes: dict[str, Any], field: str, currency_column: str) -> dict[str, Any]:
+    """A Money input ({amount, currency}) as its two columns: ``field`` and ``currency_column``."""
+    if field in changes:
+        money = changes.pop(field)
+        changes[field] = money["amount"] if money else None
+        changes[currency_column] = money["currency"] if money else None
+    return changes
+
+
 def apply_changes(record: Any, changes: dict[str, Any], merged_fields: frozenset[str]) -> None:
     for field, value in changes.items():
         if field in merged_fields and value is not None:

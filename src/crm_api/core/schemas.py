@@ -31,6 +31,17 @@ def reject_nul(value: Any) -> Any:
     return value
 
 
+def _refuse_null(value: object) -> object:
+    if value is None:
+        raise ValueError("may not be null")
+    return value
+
+
+def not_null(*fields: str) -> Any:
+    """For update schemas: these fields may be left out, but not sent as null."""
+    return field_validator(*fields, mode="before")(_refuse_null)
+
+
 class ReadSchema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -2,11 +2,11 @@ import uuid
 from datetime import datetime
 from typing import Literal, Self
 
-from pydantic import Field, StrictBool, field_validator, model_validator
+from pydantic import Field, StrictBool, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.core.pagination import ListParams
-from crm_api.core.schemas import InputSchema, ReadSchema
+from crm_api.core.schemas import InputSchema, ReadSchema, not_null
 
 CustomFieldEntity = Literal["contact", "company", "deal"]
 CustomFieldType = Literal["text", "number", "boolean", "date", "enum"]
@@ -41,12 +41,7 @@ class CustomFieldUpdate(InputSchema):
     options: Options | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
     required: StrictBool | SkipJsonSchema[None] = None
 
-    @field_validator("label", "options", "required", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = not_null("label", "options", "required")
 
 
 class CustomFieldRead(ReadSchema):

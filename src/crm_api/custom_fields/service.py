@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound, invalid_field
-from crm_api.core.events import changed_fields, record_event
+from crm_api.core.events import record_event, record_update
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, touch, unique_guard
 from crm_api.models import CustomFieldDefinition
@@ -76,14 +76,7 @@ async def update_field(
     touch(definition)
     await session.flush()
     after = CustomFieldRead.model_validate(definition)
-    record_event(
-        session,
-        principal,
-        "custom_field.updated",
-        definition.id,
-        after,
-        changed_fields(before, after.model_dump(mode="json")),
-    )
+    record_update(session, principal, "custom_field.updated", definition.id, before, after)
     return definition
 
 

@@ -3,7 +3,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.contacts.schemas import LifecycleStage
@@ -15,6 +15,7 @@ from crm_api.core.schemas import (
     Money,
     ReadSchema,
     Tags,
+    not_null,
 )
 from crm_api.models import Deal
 
@@ -61,14 +62,7 @@ class DealUpdate(_DealFields):
     tags: Tags | SkipJsonSchema[None] = None
     custom_fields: CustomFieldValues | SkipJsonSchema[None] = None
 
-    @field_validator(
-        "name", "pipeline_id", "stage_id", "contacts", "tags", "custom_fields", mode="before"
-    )
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = not_null("name", "pipeline_id", "stage_id", "contacts", "tags", "custom_fields")
 
 
 class DealContactRead(ReadSchema):

@@ -10,11 +10,11 @@ from crm_api.core.archive import ensure_archived, ensure_live, set_archived
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound, invalid_field
-from crm_api.core.events import changed_fields, record_event
+from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range
 from crm_api.core.ids import new_id
 from crm_api.core.pagination import page_of, parse_sort
-from crm_api.core.records import apply_changes, sent_values, touch
+from crm_api.core.records import apply_changes, sent_values, split_money, touch
 from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.models import Contact, Deal, DealContact, DealStageChange, PipelineStage
 from crm_api.models.base import utcnow
@@ -67,11 +67,7 @@ def _links(links: list[DealContactLink]) -> dict[uuid.UUID, str | None]:
 
 
 def _money(changes: dict[str, Any]) -> dict[str, Any]:
-    if "amount" in changes:
-        money = changes.pop("amount")
-        changes["amount"] = money["amount"] if money else None
-        changes["currency"] = money["currency"] if money else None
-    return changes
+    return split_money(changes, "amount", "currency")
 
 
 def _enter_stage(
@@ -186,14 +182,7 @@ async def update_deal(
     touch(deal)
     await session.flush()
     after = await _read(session, deal)
-    record_event(
-        session,
-        principal,
-        "deal.updated",
-        deal.id,
-        after,
-        changed_fields(before, after.model_dump(mode="json")),
-    )
+    record_update(session, principal, "deal.updated", deal.id, before, after)
     await _after_stage_events(session, principal, deal, event_types)
     return await _read(session, deal)
 

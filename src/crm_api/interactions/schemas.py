@@ -3,11 +3,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, StrictInt, field_validator
+from pydantic import Field, StrictInt
 from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.core.pagination import ListParams
-from crm_api.core.schemas import InputSchema, IsoDateTime, ReadSchema
+from crm_api.core.schemas import InputSchema, IsoDateTime, ReadSchema, not_null
 
 InteractionKind = Literal["call", "email", "meeting", "note", "chat", "sms", "visit"]
 Direction = Literal["inbound", "outbound"]
@@ -37,12 +37,7 @@ class InteractionUpdate(_InteractionFields):
     occurred_at: IsoDateTime | SkipJsonSchema[None] = None
     contact_id: uuid.UUID | SkipJsonSchema[None] = None
 
-    @field_validator("kind", "direction", "occurred_at", "contact_id", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = not_null("kind", "direction", "occurred_at", "contact_id")
 
 
 class InteractionRead(ReadSchema):

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound
-from crm_api.core.events import changed_fields, record_event
+from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, touch
@@ -100,14 +100,7 @@ async def update_interaction(
     touch(interaction)
     await session.flush()
     after = InteractionRead.model_validate(interaction)
-    record_event(
-        session,
-        principal,
-        "interaction.updated",
-        interaction.id,
-        after,
-        changed_fields(before, after.model_dump(mode="json")),
-    )
+    record_update(session, principal, "interaction.updated", interaction.id, before, after)
     return interaction
 
 

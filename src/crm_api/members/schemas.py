@@ -2,11 +2,11 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import EmailStr, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.core.pagination import ListParams
-from crm_api.core.schemas import InputSchema, ReadSchema
+from crm_api.core.schemas import InputSchema, ReadSchema, not_null
 
 MemberRole = Literal["admin", "manager", "agent", "sales"]
 
@@ -22,12 +22,7 @@ class MemberUpdate(InputSchema):
     email: EmailStr | SkipJsonSchema[None] = None
     role: MemberRole | SkipJsonSchema[None] = None
 
-    @field_validator("name", "email", "role", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = not_null("name", "email", "role")
 
 
 class MemberRead(ReadSchema):

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound
-from crm_api.core.events import changed_fields, record_event
+from crm_api.core.events import record_event, record_update
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, touch, unique_guard
 from crm_api.models import Member
@@ -75,14 +75,7 @@ async def update_member(
         apply_changes(member, changes, frozenset())
         touch(member)
     after = MemberRead.model_validate(member)
-    record_event(
-        session,
-        principal,
-        "member.updated",
-        member.id,
-        after,
-        changed_fields(before, after.model_dump(mode="json")),
-    )
+    record_update(session, principal, "member.updated", member.id, before, after)
     return member
 
 

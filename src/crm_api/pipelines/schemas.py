@@ -2,11 +2,11 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, StrictInt, field_validator
+from pydantic import Field, StrictInt
 from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.core.pagination import ListParams
-from crm_api.core.schemas import InputSchema, ReadSchema
+from crm_api.core.schemas import InputSchema, ReadSchema, not_null
 
 StageKind = Literal["open", "won", "lost"]
 Probability = StrictInt
@@ -26,12 +26,7 @@ class StageUpdate(InputSchema):
     probability: Probability | SkipJsonSchema[None] = Field(default=None, ge=0, le=100)
     kind: StageKind | SkipJsonSchema[None] = None
 
-    @field_validator("name", "probability", "kind", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = not_null("name", "probability", "kind")
 
 
 class StageOrder(InputSchema):
@@ -48,12 +43,7 @@ class PipelineCreate(InputSchema):
 class PipelineUpdate(InputSchema):
     name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
 
-    @field_validator("name", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = not_null("name")
 
 
 class StageRead(ReadSchema):

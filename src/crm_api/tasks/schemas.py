@@ -2,11 +2,11 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.core.pagination import ListParams
-from crm_api.core.schemas import InputSchema, IsoDateTime, ReadSchema
+from crm_api.core.schemas import InputSchema, IsoDateTime, ReadSchema, not_null
 
 TaskStatus = Literal["open", "done", "cancelled"]
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -34,12 +34,7 @@ class TaskUpdate(_TaskFields):
         default=None, description="done sets completed_at; open clears it."
     )
 
-    @field_validator("title", "priority", "status", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = not_null("title", "priority", "status")
 
 
 class TaskRead(ReadSchema):

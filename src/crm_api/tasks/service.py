@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound
-from crm_api.core.events import changed_fields, record_event
+from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, touch
@@ -83,13 +83,13 @@ async def update_task(
     touch(task)
     await session.flush()
     after = TaskRead.model_validate(task)
-    record_event(
+    record_update(
         session,
         principal,
         "task.completed" if changes.get("status") == "done" else "task.updated",
         task.id,
+        before,
         after,
-        changed_fields(before, after.model_dump(mode="json")),
     )
     return task
 
