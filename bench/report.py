@@ -44,7 +44,7 @@ def _chart(results: Sequence[Any], path: Path) -> None:
         positions = [n + index * width for n in range(len(scenarios))]
         axis.bar(positions, values, width, label=f"{target}, {workers} worker(s)")
     axis.set_xticks([n + width * (len(series) - 1) / 2 for n in range(len(scenarios))])
-    axis.set_xticklabels(scenarios, rotation=15)
+    axis.set_xticklabels(scenarios, rotation=25, ha="right")
     axis.set_ylabel("requests per second")
     axis.set_title("crm-api against the floor (Starlette + asyncpg), 64 connections")
     axis.legend()
@@ -73,8 +73,10 @@ def write_report(results: Sequence[Any], args: argparse.Namespace, output: Path)
         f"({platform.machine()}, Python {platform.python_version()}), wrk and the servers "
         "sharing the same cores, over loopback.",
         "",
-        f"Data: {args.contacts:,} contacts and {args.companies:,} companies in one workspace, "
-        "seeded with COPY. Each scenario: "
+        f"Data: {args.contacts:,} contacts, {args.companies:,} companies, "
+        f"{getattr(args, 'deals', 0):,} deals and {getattr(args, 'interactions', 0):,} "
+        "interactions (half of them one contact's) in one workspace, seeded with COPY. "
+        "Each scenario: "
         f"{args.warmup} s warm-up, then {args.seconds} s with {args.connections} connections "
         f"and {args.threads} wrk threads.",
         "",
@@ -105,8 +107,9 @@ def write_report(results: Sequence[Any], args: argparse.Namespace, output: Path)
         "```",
         "",
         "Options: `--seconds`, `--connections`, `--workers 1 2`, `--contacts`, `--companies`, "
-        "`--reseed`. The seeded data is kept in `.crm-data/bench` and reused; seeding the default "
-        "data set through COPY took 70 s here. `python -m bench.report` renders this page again "
+        "`--deals`, `--interactions`, `--reseed`. The seeded data is kept in `.crm-data/bench` and "
+        "reused; seeding the default data set through COPY took 89 s here. "
+        "`python -m bench.report` renders this page again "
         "from the last run (after editing `docs/benchmark-notes.md`, which is appended below).",
         "",
         "Profiles: with a run's services up, `py-spy record -p <crm-api pid> -d 10 -f raw` while "

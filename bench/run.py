@@ -141,7 +141,7 @@ async def _prepare(url: str, workspace_id: str, work: Path) -> dict[str, str]:
     }
 
 
-def _scenarios(deep: dict[str, str]) -> list[Scenario]:
+def _scenarios(deep: dict[str, str], busy_contact: str, timeline_length: int) -> list[Scenario]:
     return [
         Scenario("get by id", "get_by_id.lua", floor_path=""),
         Scenario(
@@ -160,6 +160,12 @@ def _scenarios(deep: dict[str, str]) -> list[Scenario]:
             "/v1/contacts?lifecycle_stage=customer&company_industry=software",
         ),
         Scenario("create", "create.lua"),
+        Scenario("list deals, open stages", "get_path.lua", "/v1/deals?stage_kind=open"),
+        Scenario(
+            f"timeline, contact with {timeline_length:,} entries",
+            "get_path.lua",
+            f"/v1/contacts/{busy_contact}/timeline",
+        ),
         Scenario("patch with If-Match", "patch.lua"),
     ]
 
@@ -176,6 +182,8 @@ def main() -> None:
     parser.add_argument("--database-url", help="a PostgreSQL server (default: embedded)")
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--companies", type=int, default=100_000)
+    parser.add_argument("--deals", type=int, default=200_000)
+    parser.add_argument("--interactions", type=int, default=400_000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--connections", type=int, default=64)
@@ -191,11 +199,23 @@ def main() -> None:
     admin_url, _server = _database(args)
     state = WORK / "state.json"
     seeded = seed.load(state) if state.exists() and not args.reseed else None
-    if seeded is None or (seeded.contacts, seeded.companies) != (args.contacts, args.companies):
+    wanted = (args.contacts, args.companies, args.deals, args.interactions)
+    if (
+        seeded is None
+        or (seeded.contacts, seeded.companies, seeded.deals, seeded.interactions) != wanted
+    ):
         started = time.monotonic()
         asyncio.run(drop_database(admin_url, DATABASE))
         url = asyncio.run(ensure_database(admin_url, DATABASE))
-        seeded = asyncio.run(seed.seed(url, contacts=args.contacts, companies=args.companies))
+        seeded = asyncio.run(
+            seed.seed(
+                url,
+                contacts=args.contacts,
+                companies=args.companies,
+                deals=args.deals,
+                interactions=args.interactions,
+            )
+        )
         seed.save(seeded, state)
         print(f"seeded in {time.monotonic() - started:.0f} s")
     url = seeded.database_url
@@ -248,7 +268,7 @@ def main() -> None:
                 WORK / "floor.log",
             ),
         ):
-            for scenario in _scenarios(deep):
+            for scenario in _scenarios(deep, seeded.busy_contact_id, seeded.interactions // 2):
                 targets = [("crm-api", port, scenario.path, seeded.api_key)]
                 if scenario.floor_path is not None:
                     targets.append(("floor", floor_port, scenario.floor_path, ""))
@@ -277,7 +297,7 @@ def main() -> None:
                     )
                     results.append(result)
                     print(result, flush=True)
-    (WORK / "results.json").write_text(
+    (WORK / "results.json").write_text(  # for `python -m bench.report`
         json.dumps({"args": vars(args), "results": [asdict(r) for r in results]}, indent=2)
     )
     write_report(results, args, Path(args.output))

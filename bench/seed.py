@@ -10,6 +10,7 @@ import random
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
@@ -35,6 +36,9 @@ class Seeded:
     api_key: str
     contacts: int
     companies: int
+    deals: int = 0
+    interactions: int = 0
+    busy_contact_id: str = ""
 
 
 async def _copy_companies(
@@ -126,7 +130,101 @@ async def _copy_contacts(
         print(f"  contacts: {offset + len(rows):,}", flush=True)
 
 
-async def seed(url: URL, *, contacts: int, companies: int) -> Seeded:
+async def _copy_deals(
+    connection: asyncpg.Connection,
+    workspace_id: uuid.UUID,
+    count: int,
+    company_ids: list[uuid.UUID],
+    start: datetime,
+) -> None:
+    stages = await connection.fetch(
+        "SELECT pipeline_id, id FROM pipeline_stages WHERE workspace_id = $1 ORDER BY position",
+        workspace_id,
+    )
+    columns = (
+        "workspace_id",
+        "id",
+        "name",
+        "amount",
+        "currency",
+        "pipeline_id",
+        "stage_id",
+        "company_id",
+        "tags",
+        "custom_fields",
+        "stage_changed_at",
+        "created_at",
+        "updated_at",
+        "version",
+    )
+    rows = []
+    for n in range(count):
+        stage = stages[n % len(stages)]
+        created = start + timedelta(seconds=n * 90)
+        rows.append(
+            (
+                workspace_id,
+                uuid7(),
+                f"Deal {n}",
+                Decimal(1000 + (n * 7919) % 99000),
+                "EUR",
+                stage["pipeline_id"],
+                stage["id"],
+                company_ids[n % len(company_ids)],
+                [],
+                "{}",
+                created,
+                created,
+                created,
+                1,
+            )
+        )
+    await connection.copy_records_to_table("deals", records=rows, columns=columns)
+
+
+async def _copy_interactions(
+    connection: asyncpg.Connection,
+    workspace_id: uuid.UUID,
+    count: int,
+    contact_ids: list[uuid.UUID],
+    busy_contact: uuid.UUID,
+    start: datetime,
+) -> None:
+    """Half of them belong to one busy contact, whose timeline is then long."""
+    columns = (
+        "workspace_id",
+        "id",
+        "kind",
+        "direction",
+        "subject",
+        "occurred_at",
+        "contact_id",
+        "created_at",
+        "updated_at",
+        "version",
+    )
+    for offset in range(0, count, CHUNK):
+        rows = [
+            (
+                workspace_id,
+                uuid7(),
+                "email",
+                "outbound",
+                f"Follow-up {n}",
+                start + timedelta(seconds=n * 20),
+                busy_contact if n % 2 else contact_ids[n % len(contact_ids)],
+                start,
+                start,
+                1,
+            )
+            for n in range(offset, min(offset + CHUNK, count))
+        ]
+        await connection.copy_records_to_table("interactions", records=rows, columns=columns)
+
+
+async def seed(
+    url: URL, *, contacts: int, companies: int, deals: int = 0, interactions: int = 0
+) -> Seeded:
     await asyncio.to_thread(upgrade_to_head, url)
     settings = Settings(database_url=url.render_as_string(hide_password=False))
     engine = create_engine(url, settings)
@@ -139,6 +237,17 @@ async def seed(url: URL, *, contacts: int, companies: int) -> Seeded:
         company_ids = await _copy_companies(connection, workspace.id, companies, start)
         print(f"  companies: {companies:,}", flush=True)
         await _copy_contacts(connection, workspace.id, contacts, company_ids, start)
+        await _copy_deals(connection, workspace.id, deals, company_ids, start)
+        print(f"  deals: {deals:,}", flush=True)
+        contact_ids = [
+            row["id"]
+            for row in await connection.fetch(
+                "SELECT id FROM contacts WHERE workspace_id = $1 LIMIT 10000", workspace.id
+            )
+        ]
+        busy = contact_ids[0]
+        await _copy_interactions(connection, workspace.id, interactions, contact_ids, busy, start)
+        print(f"  interactions: {interactions:,}", flush=True)
         await connection.execute("ANALYZE")
     finally:
         await connection.close()
@@ -148,6 +257,9 @@ async def seed(url: URL, *, contacts: int, companies: int) -> Seeded:
         api_key=key.secret,
         contacts=contacts,
         companies=companies,
+        deals=deals,
+        interactions=interactions,
+        busy_contact_id=str(busy),
     )
 
 
