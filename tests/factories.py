@@ -89,6 +89,12 @@ async def make_task(client: AsyncClient, workspace: Workspace, **fields: Any) ->
     return await created(client, "/v1/tasks", workspace, {"title": "Call back", **fields})
 
 
+async def make_ticket(client: AsyncClient, workspace: Workspace, **fields: Any) -> dict[str, Any]:
+    if "requester_id" not in fields:
+        fields["requester_id"] = (await make_contact(client, workspace))["id"]
+    return await created(client, "/v1/tickets", workspace, {"subject": "It broke", **fields})
+
+
 async def make_api_key(client: AsyncClient, workspace: Workspace, *scopes: str) -> str:
     response = await created(
         client, "/v1/api-keys", workspace, {"name": "limited", "scopes": list(scopes)}

@@ -24,12 +24,14 @@ from tests.factories import (
     make_member,
     make_pipeline,
     make_task,
+    make_ticket,
 )
 
 Factory = Callable[[AsyncClient, Workspace], Awaitable[str]]
 # Operations whose body must be valid for the request to reach the record lookup.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/pipelines/{pipeline_id}/stages"): {"name": "Extra", "probability": 5},
+    ("POST", "/v1/tickets/{ticket_id}/messages"): {"body": "Hello"},
     ("POST", "/v1/pipelines/{pipeline_id}/stages/reorder"): {
         "stage_ids": ["01a20000-0000-7000-8000-000000000000"]
     },
@@ -81,6 +83,10 @@ async def _task(client: AsyncClient, owner: Workspace) -> str:
     return str((await make_task(client, owner))["id"])
 
 
+async def _ticket(client: AsyncClient, owner: Workspace) -> str:
+    return str((await make_ticket(client, owner))["id"])
+
+
 FACTORIES: dict[str, Factory] = {
     "contact_id": _contact,
     "company_id": _company,
@@ -92,6 +98,7 @@ FACTORIES: dict[str, Factory] = {
     "deal_id": _deal,
     "interaction_id": _interaction,
     "task_id": _task,
+    "ticket_id": _ticket,
 }
 _PATHS: dict[str, dict[str, Any]] = create_app().openapi()["paths"]
 _OPERATIONS_WITH_IDS = [

@@ -27,6 +27,7 @@ from crm_api.members.router import router as members_router
 from crm_api.ops.router import router as ops_router
 from crm_api.pipelines.router import router as pipelines_router
 from crm_api.tasks.router import router as tasks_router
+from crm_api.tickets.router import router as tickets_router
 from crm_api.timeline.router import router as timeline_router
 from crm_api.workspaces.router import router as workspace_router
 
@@ -42,6 +43,7 @@ ROUTERS = (
     deals_router,
     interactions_router,
     tasks_router,
+    tickets_router,
     timeline_router,
     events_router,
 )

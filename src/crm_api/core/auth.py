@@ -42,6 +42,8 @@ class Scope(StrEnum):
     interactions_write = "interactions:write"
     tasks_read = "tasks:read"
     tasks_write = "tasks:write"
+    tickets_read = "tickets:read"
+    tickets_write = "tickets:write"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from crm_api.models.pipeline import (
     Pipeline,
     PipelineStage,
 )
+from crm_api.models.ticket import Ticket, TicketMessage, TicketStatusChange
 from crm_api.models.workspace import MEMBER_ROLES, ApiKey, Member, Workspace
 
 # Constraint name -> the request field it guards, so a violation names the field at fault.
@@ -40,6 +41,10 @@ CONSTRAINT_FIELDS = {
     "fk_tasks_assignee": "assignee_id",
     "fk_tasks_company": "company_id",
     "fk_tasks_deal": "deal_id",
+    "fk_tickets_requester": "requester_id",
+    "fk_tickets_company": "company_id",
+    "fk_tickets_assignee": "assignee_id",
+    "fk_ticket_messages_author": "author_member_id",
 }
 
 __all__ = [
@@ -64,5 +69,8 @@ __all__ = [
     "Pipeline",
     "PipelineStage",
     "Task",
+    "Ticket",
+    "TicketMessage",
+    "TicketStatusChange",
     "Workspace",
 ]

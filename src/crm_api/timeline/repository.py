@@ -19,6 +19,8 @@ from crm_api.models import (
     Interaction,
     LifecycleChange,
     Task,
+    Ticket,
+    TicketStatusChange,
 )
 
 Bound = tuple[datetime, uuid.UUID] | None
@@ -58,6 +60,9 @@ def _branches(
         deals = select(DealContact.deal_id).where(
             DealContact.workspace_id == workspace_id, DealContact.contact_id == contact_id
         )
+        tickets = select(Ticket.id).where(
+            Ticket.workspace_id == workspace_id, Ticket.requester_id == contact_id
+        )
         about = {
             "interaction": Interaction.contact_id == contact_id,
             "task": Task.contact_id == contact_id,
@@ -69,6 +74,9 @@ def _branches(
         )
         contacts = select(Contact.id).where(
             Contact.workspace_id == workspace_id, Contact.company_id == company_id
+        )
+        tickets = select(Ticket.id).where(
+            Ticket.workspace_id == workspace_id, Ticket.company_id == company_id
         )
         about = {
             "interaction": Interaction.company_id == company_id,
@@ -133,6 +141,22 @@ def _branches(
                 DealStageChange.to_stage_id,
             ),
             [DealStageChange.workspace_id == workspace_id, DealStageChange.deal_id.in_(deals)],
+        ),
+        "ticket_status_change": (
+            TicketStatusChange,
+            TicketStatusChange.changed_at,
+            func.jsonb_build_object(
+                "ticket_id",
+                TicketStatusChange.ticket_id,
+                "from_status",
+                TicketStatusChange.from_status,
+                "to_status",
+                TicketStatusChange.to_status,
+            ),
+            [
+                TicketStatusChange.workspace_id == workspace_id,
+                TicketStatusChange.ticket_id.in_(tickets),
+            ],
         ),
     }
 

@@ -19,7 +19,7 @@ CompaniesReader = Annotated[Principal, Depends(require(Scope.companies_read))]
 Params = Annotated[TimelineParams, Depends(list_params(TimelineParams))]
 _DESCRIPTION = (
     "Everything that happened to this customer, newest first: interactions, tasks, deal stage "
-    "changes and lifecycle changes, in one keyset-paginated stream."
+    "changes, lifecycle changes and ticket status changes, in one keyset-paginated stream."
 )
 
 

@@ -7,7 +7,9 @@ from pydantic import Field
 from crm_api.core.pagination import ListParams
 from crm_api.core.schemas import IsoDateTime, ReadSchema
 
-EntryKind = Literal["interaction", "deal_stage_change", "lifecycle_change", "task"]
+EntryKind = Literal[
+    "interaction", "deal_stage_change", "lifecycle_change", "task", "ticket_status_change"
+]
 
 
 class TimelineEntry(ReadSchema):
