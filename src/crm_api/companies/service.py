@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_api.core.archive import ensure_archived, ensure_live, set_archived
+from crm_api.core.archive import change_archived, ensure_live, purge
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound
@@ -149,11 +149,15 @@ async def archive_company(
     archived: bool,
 ) -> Company:
     company = await get_company(session, principal, company_id, for_update=True)
-    if_match.check(company.version)
-    if set_archived(company, archived):
-        await session.flush()
-        event_type = "company.archived" if archived else "company.restored"
-        record_event(session, principal, event_type, company.id, CompanyRead.of(company))
+    await change_archived(
+        session,
+        principal,
+        company,
+        if_match,
+        archived=archived,
+        resource="company",
+        snapshot=CompanyRead.of,
+    )
     return company
 
 
@@ -162,9 +166,4 @@ async def purge_company(
 ) -> None:
     """Delete an archived company for good; its contacts stay, without a company."""
     company = await get_company(session, principal, company_id, for_update=True)
-    if_match.check(company.version)
-    ensure_archived(company)
-    snapshot = CompanyRead.of(company)
-    await session.delete(company)
-    await session.flush()
-    record_event(session, principal, "company.deleted", company_id, snapshot)
+    await purge(session, principal, company, if_match, resource="company", snapshot=CompanyRead.of)

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.companies.service import company_ids_where
-from crm_api.core.archive import ensure_archived, ensure_live, set_archived
+from crm_api.core.archive import change_archived, ensure_live, purge
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.db import violated_constraint
@@ -239,13 +239,15 @@ async def archive_contact(
     archived: bool,
 ) -> Contact:
     contact = await get_contact(session, principal, contact_id, for_update=True)
-    if_match.check(contact.version)
-    if set_archived(contact, archived):
-        await session.flush()
-        event_type = "contact.archived" if archived else "contact.restored"
-        record_event(
-            session, principal, event_type, contact.id, ContactRead.model_validate(contact)
-        )
+    await change_archived(
+        session,
+        principal,
+        contact,
+        if_match,
+        archived=archived,
+        resource="contact",
+        snapshot=ContactRead.model_validate,
+    )
     return contact
 
 
@@ -253,12 +255,14 @@ async def purge_contact(
     session: AsyncSession, principal: Principal, contact_id: uuid.UUID, if_match: IfMatch
 ) -> None:
     contact = await get_contact(session, principal, contact_id, for_update=True)
-    if_match.check(contact.version)
-    ensure_archived(contact)
-    snapshot = ContactRead.model_validate(contact)
-    await session.delete(contact)
-    await session.flush()
-    record_event(session, principal, "contact.deleted", contact_id, snapshot)
+    await purge(
+        session,
+        principal,
+        contact,
+        if_match,
+        resource="contact",
+        snapshot=ContactRead.model_validate,
+    )
 
 
 async def lifecycle_history(

@@ -1,11 +1,23 @@
 """Archive, restore and purge: records users can lose by mistake are archived first and can come
-back; purging is a separate act, allowed only on an archived record."""
+back; purging is a separate act, allowed only on an archived record. Each emits its event
+(`<resource>.archived`, `.restored`, `.deleted`) in the same transaction."""
 
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_api.core.auth import Principal
+from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import Conflict
+from crm_api.core.events import record_event
 from crm_api.core.records import touch
 from crm_api.models.base import utcnow
+
+# How a record is shown in its events: a read model, built directly or by a query.
+Snapshot = Callable[[Any], BaseModel | Awaitable[BaseModel]]
 
 
 def set_archived(record: Any, archived: bool) -> bool:
@@ -25,3 +37,44 @@ def ensure_live(record: Any) -> None:
 def ensure_archived(record: Any) -> None:
     if record.archived_at is None:
         raise Conflict("Only an archived record can be deleted; archive it first.")
+
+
+async def _shown(snapshot: Snapshot, record: Any) -> BaseModel:
+    shown = snapshot(record)
+    return await shown if inspect.isawaitable(shown) else shown
+
+
+async def change_archived(
+    session: AsyncSession,
+    principal: Principal,
+    record: Any,
+    if_match: IfMatch,
+    *,
+    archived: bool,
+    resource: str,
+    snapshot: Snapshot,
+) -> None:
+    """Archive (or restore) a locked record; nothing happens if it already is."""
+    if_match.check(record.version)
+    if set_archived(record, archived):
+        await session.flush()
+        event_type = f"{resource}.archived" if archived else f"{resource}.restored"
+        record_event(session, principal, event_type, record.id, await _shown(snapshot, record))
+
+
+async def purge(
+    session: AsyncSession,
+    principal: Principal,
+    record: Any,
+    if_match: IfMatch,
+    *,
+    resource: str,
+    snapshot: Snapshot,
+) -> None:
+    """Delete a locked, archived record for good."""
+    if_match.check(record.version)
+    ensure_archived(record)
+    shown = await _shown(snapshot, record)
+    await session.delete(record)
+    await session.flush()
+    record_event(session, principal, f"{resource}.deleted", record.id, shown)

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.companies.service import company_ids_where
 from crm_api.contacts.service import promote_to_customer
-from crm_api.core.archive import ensure_archived, ensure_live, set_archived
+from crm_api.core.archive import change_archived, ensure_live, purge
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound, invalid_field
@@ -276,11 +276,15 @@ async def archive_deal(
     archived: bool,
 ) -> DealRead:
     deal = await _deal(session, principal, deal_id, for_update=True)
-    if_match.check(deal.version)
-    if set_archived(deal, archived):
-        await session.flush()
-        event_type = "deal.archived" if archived else "deal.restored"
-        record_event(session, principal, event_type, deal.id, await _read(session, deal))
+    await change_archived(
+        session,
+        principal,
+        deal,
+        if_match,
+        archived=archived,
+        resource="deal",
+        snapshot=lambda record: _read(session, record),
+    )
     return await _read(session, deal)
 
 
@@ -288,12 +292,14 @@ async def purge_deal(
     session: AsyncSession, principal: Principal, deal_id: uuid.UUID, if_match: IfMatch
 ) -> None:
     deal = await _deal(session, principal, deal_id, for_update=True)
-    if_match.check(deal.version)
-    ensure_archived(deal)
-    snapshot = await _read(session, deal)
-    await session.delete(deal)
-    await session.flush()
-    record_event(session, principal, "deal.deleted", deal_id, snapshot)
+    await purge(
+        session,
+        principal,
+        deal,
+        if_match,
+        resource="deal",
+        snapshot=lambda record: _read(session, record),
+    )
 
 
 async def stage_history(

@@ -4,7 +4,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_api.core.archive import ensure_archived, ensure_live, set_archived
+from crm_api.core.archive import change_archived, ensure_live, purge
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound, invalid_field
@@ -190,11 +190,15 @@ async def archive_ticket(
     archived: bool,
 ) -> Ticket:
     ticket = await get_ticket(session, principal, ticket_id, for_update=True)
-    if_match.check(ticket.version)
-    if set_archived(ticket, archived):
-        await session.flush()
-        event_type = "ticket.archived" if archived else "ticket.restored"
-        record_event(session, principal, event_type, ticket.id, TicketRead.model_validate(ticket))
+    await change_archived(
+        session,
+        principal,
+        ticket,
+        if_match,
+        archived=archived,
+        resource="ticket",
+        snapshot=TicketRead.model_validate,
+    )
     return ticket
 
 
@@ -202,9 +206,6 @@ async def purge_ticket(
     session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, if_match: IfMatch
 ) -> None:
     ticket = await get_ticket(session, principal, ticket_id, for_update=True)
-    if_match.check(ticket.version)
-    ensure_archived(ticket)
-    snapshot = TicketRead.model_validate(ticket)
-    await session.delete(ticket)
-    await session.flush()
-    record_event(session, principal, "ticket.deleted", ticket_id, snapshot)
+    await purge(
+        session, principal, ticket, if_match, resource="ticket", snapshot=TicketRead.model_validate
+    )
