@@ -232,3 +232,21 @@ async def test_health_readiness_and_metrics(client: AsyncClient, app: FastAPI) -
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200
     assert 'crm_http_requests_total{method="GET",route="/readyz",status="200"}' in metrics.text
+
+
+async def test_an_unexpected_error_is_a_500_problem_that_leaks_nothing(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    app = make_app(engine, settings)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/boom", headers={"X-Request-ID": "trace-500"})
+    problem = assert_problem(response, 500)
+    assert "secret internals" not in response.text
+    assert problem["type"].endswith("internal-error")
+    assert response.headers["x-request-id"] == "trace-500"
