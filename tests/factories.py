@@ -95,6 +95,27 @@ async def make_ticket(client: AsyncClient, workspace: Workspace, **fields: Any) 
     return await created(client, "/v1/tickets", workspace, {"subject": "It broke", **fields})
 
 
+async def make_sla_policy(
+    client: AsyncClient, workspace: Workspace, **fields: Any
+) -> dict[str, Any]:
+    body = {
+        "name": f"Policy {uuid.uuid4().hex[:6]}",
+        "targets": {
+            "normal": {"first_response_minutes": 60, "resolution_minutes": 480},
+            "urgent": {"first_response_minutes": 15, "resolution_minutes": 120},
+        },
+        **fields,
+    }
+    return await created(client, "/v1/sla-policies", workspace, body)
+
+
+async def make_nps(client: AsyncClient, workspace: Workspace, **fields: Any) -> dict[str, Any]:
+    if "contact_id" not in fields:
+        fields["contact_id"] = (await make_contact(client, workspace))["id"]
+    body = {"kind": "nps", "score": 9, **fields}
+    return await created(client, "/v1/survey-responses", workspace, body)
+
+
 async def make_api_key(client: AsyncClient, workspace: Workspace, *scopes: str) -> str:
     response = await created(
         client, "/v1/api-keys", workspace, {"name": "limited", "scopes": list(scopes)}

@@ -22,7 +22,9 @@ from tests.factories import (
     make_deal,
     make_interaction,
     make_member,
+    make_nps,
     make_pipeline,
+    make_sla_policy,
     make_task,
     make_ticket,
 )
@@ -87,6 +89,14 @@ async def _ticket(client: AsyncClient, owner: Workspace) -> str:
     return str((await make_ticket(client, owner))["id"])
 
 
+async def _sla_policy(client: AsyncClient, owner: Workspace) -> str:
+    return str((await make_sla_policy(client, owner))["id"])
+
+
+async def _survey_response(client: AsyncClient, owner: Workspace) -> str:
+    return str((await make_nps(client, owner))["id"])
+
+
 FACTORIES: dict[str, Factory] = {
     "contact_id": _contact,
     "company_id": _company,
@@ -99,6 +109,8 @@ FACTORIES: dict[str, Factory] = {
     "interaction_id": _interaction,
     "task_id": _task,
     "ticket_id": _ticket,
+    "sla_policy_id": _sla_policy,
+    "survey_response_id": _survey_response,
 }
 _PATHS: dict[str, dict[str, Any]] = create_app().openapi()["paths"]
 _OPERATIONS_WITH_IDS = [

@@ -1,5 +1,7 @@
 """create_app(): routers, error handlers, middleware, lifespan; nothing else."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,8 +28,11 @@ from crm_api.interactions.router import router as interactions_router
 from crm_api.members.router import router as members_router
 from crm_api.ops.router import router as ops_router
 from crm_api.pipelines.router import router as pipelines_router
+from crm_api.sla_policies.router import router as sla_policies_router
+from crm_api.surveys.router import router as surveys_router
 from crm_api.tasks.router import router as tasks_router
 from crm_api.tickets.router import router as tickets_router
+from crm_api.tickets.sweep import run_sla_sweeps
 from crm_api.timeline.router import router as timeline_router
 from crm_api.workspaces.router import router as workspace_router
 
@@ -44,6 +49,8 @@ ROUTERS = (
     interactions_router,
     tasks_router,
     tickets_router,
+    sla_policies_router,
+    surveys_router,
     timeline_router,
     events_router,
 )
@@ -67,9 +74,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(settings.database_url, settings)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    sweeps = None
+    if settings.sla_sweep_seconds > 0:
+        sweeps = asyncio.create_task(
+            run_sla_sweeps(app.state.sessionmaker, settings.sla_sweep_seconds)
+        )
     try:
         yield
     finally:
+        if sweeps is not None:
+            sweeps.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeps
         await engine.dispose()
 
 

@@ -44,14 +44,25 @@ class Scope(StrEnum):
     tasks_write = "tasks:write"
     tickets_read = "tickets:read"
     tickets_write = "tickets:write"
+    sla_policies_write = "sla_policies:write"
+    surveys_read = "surveys:read"
+    surveys_write = "surveys:write"
+    workspace_write = "workspace:write"
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     workspace_id: uuid.UUID
-    actor_id: uuid.UUID
+    actor_id: uuid.UUID | None
     scopes: frozenset[str]
     actor_type: str = "api_key"
+
+    @classmethod
+    def system(cls, workspace_id: uuid.UUID) -> "Principal":
+        """The service itself, acting on its own (the SLA breach sweep, for one)."""
+        return cls(
+            workspace_id=workspace_id, actor_id=None, scopes=frozenset(), actor_type="system"
+        )
 
     def require(self, scope: Scope) -> None:
         if Scope.admin not in self.scopes and scope not in self.scopes:

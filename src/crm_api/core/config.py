@@ -32,6 +32,11 @@ class Settings(BaseSettings):
         default="memory://",
         description="Where counts are kept; a redis:// URL shares them between workers.",
     )
+    sla_sweep_seconds: float = Field(
+        default=30.0,
+        description="How often the service records SLA breaches that time alone caused; 0 "
+        "turns the in-process sweep off (when another process runs it).",
+    )
 
 
 @lru_cache

@@ -5,16 +5,17 @@ from sqlalchemy import Text, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.pagination import Sort, paginate
-from crm_api.models import Company, Contact, CustomFieldDefinition, Deal
+from crm_api.models import Company, Contact, CustomFieldDefinition, Deal, Ticket
 from crm_api.models.base import utcnow
 
 from .schemas import CustomFieldEntity, CustomFieldListParams
 
 SORTABLE = {"created_at": CustomFieldDefinition.created_at}
-RECORDS: dict[str, type[Contact] | type[Company] | type[Deal]] = {
+RECORDS: dict[str, type[Contact] | type[Company] | type[Deal] | type[Ticket]] = {
     "contact": Contact,
     "company": Company,
     "deal": Deal,
+    "ticket": Ticket,
 }
 
 

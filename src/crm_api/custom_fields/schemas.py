@@ -8,7 +8,7 @@ from pydantic.json_schema import SkipJsonSchema
 from crm_api.core.pagination import ListParams
 from crm_api.core.schemas import InputSchema, ReadSchema, not_null
 
-CustomFieldEntity = Literal["contact", "company", "deal"]
+CustomFieldEntity = Literal["contact", "company", "deal", "ticket"]
 CustomFieldType = Literal["text", "number", "boolean", "date", "enum"]
 Options = list[str]
 

@@ -12,6 +12,7 @@ from crm_api.core.filters import in_range
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, touch
 from crm_api.models import Interaction
+from crm_api.tickets.service import escalate_on_sentiment
 
 from . import repository
 from .schemas import InteractionCreate, InteractionListParams, InteractionRead, InteractionUpdate
@@ -38,6 +39,10 @@ async def create_interaction(
         interaction.id,
         InteractionRead.model_validate(interaction),
     )
+    if interaction.ticket_id is not None and interaction.direction == "inbound":
+        await escalate_on_sentiment(
+            session, principal, interaction.ticket_id, interaction.sentiment
+        )
     return interaction
 
 

@@ -15,14 +15,18 @@ class MemberCreate(InputSchema):
     name: str = Field(min_length=1, max_length=200, examples=["Ada Lovelace"])
     email: EmailStr
     role: MemberRole = "sales"
+    escalation_target: bool = Field(
+        default=False, description="Escalated tickets go to the least loaded of these members."
+    )
 
 
 class MemberUpdate(InputSchema):
     name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
     email: EmailStr | SkipJsonSchema[None] = None
     role: MemberRole | SkipJsonSchema[None] = None
+    escalation_target: bool | SkipJsonSchema[None] = None
 
-    _not_null = not_null("name", "email", "role")
+    _not_null = not_null("name", "email", "role", "escalation_target")
 
 
 class MemberRead(ReadSchema):
@@ -30,6 +34,7 @@ class MemberRead(ReadSchema):
     name: str
     email: str
     role: MemberRole
+    escalation_target: bool
     created_at: datetime
     updated_at: datetime
     version: int

@@ -14,7 +14,13 @@ from crm_api.models.pipeline import (
     Pipeline,
     PipelineStage,
 )
-from crm_api.models.ticket import Ticket, TicketMessage, TicketStatusChange
+from crm_api.models.ticket import (
+    SlaPolicy,
+    SurveyResponse,
+    Ticket,
+    TicketMessage,
+    TicketStatusChange,
+)
 from crm_api.models.workspace import MEMBER_ROLES, ApiKey, Member, Workspace
 
 # Constraint name -> the request field it guards, so a violation names the field at fault.
@@ -45,6 +51,14 @@ CONSTRAINT_FIELDS = {
     "fk_tickets_company": "company_id",
     "fk_tickets_assignee": "assignee_id",
     "fk_ticket_messages_author": "author_member_id",
+    "fk_tickets_sla_policy": "sla_policy_id",
+    "fk_interactions_ticket": "ticket_id",
+    "fk_tasks_ticket": "ticket_id",
+    "uq_sla_policies_name": "name",
+    "uq_sla_policies_default": "is_default",
+    "fk_survey_responses_contact": "contact_id",
+    "fk_survey_responses_ticket": "ticket_id",
+    "uq_survey_responses_csat": "ticket_id",
 }
 
 __all__ = [
@@ -68,6 +82,8 @@ __all__ = [
     "Member",
     "Pipeline",
     "PipelineStage",
+    "SlaPolicy",
+    "SurveyResponse",
     "Task",
     "Ticket",
     "TicketMessage",

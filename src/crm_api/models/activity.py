@@ -22,7 +22,7 @@ TASK_STATUSES = ("open", "done", "cancelled")
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 
-def _links(table: str) -> tuple[ForeignKeyConstraint, ...]:
+def _links(table: str) -> tuple[ForeignKeyConstraint | Index, ...]:
     """Composite foreign keys to the records an activity can be about."""
     return (
         ForeignKeyConstraint(
@@ -37,6 +37,13 @@ def _links(table: str) -> tuple[ForeignKeyConstraint, ...]:
             name=f"fk_{table}_deal",
             ondelete="SET NULL (deal_id)",
         ),
+        ForeignKeyConstraint(
+            ["workspace_id", "ticket_id"],
+            ["tickets.workspace_id", "tickets.id"],
+            name=f"fk_{table}_ticket",
+            ondelete="SET NULL (ticket_id)",
+        ),
+        Index(f"ix_{table}_ticket", "workspace_id", "ticket_id"),
     )
 
 

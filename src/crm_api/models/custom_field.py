@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_api.models.base import Base, Timestamped, Versioned, WorkspaceScoped
 
-CUSTOM_FIELD_ENTITIES = ("contact", "company", "deal")
+CUSTOM_FIELD_ENTITIES = ("contact", "company", "deal", "ticket")
 CUSTOM_FIELD_TYPES = ("text", "number", "boolean", "date", "enum")
 
 

@@ -1,7 +1,18 @@
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, DateTime, Index, String, func
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -17,6 +28,18 @@ class Workspace(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # An inbound customer message scoring this or lower (VADER compound, -1..1) escalates.
+    escalation_sentiment_threshold: Mapped[Decimal] = mapped_column(
+        Numeric(4, 3), default=Decimal("-0.5")
+    )
+
+    __table_args__ = (
+        CheckConstraint(
+            "escalation_sentiment_threshold BETWEEN -1 AND 1", name="escalation_threshold"
+        ),
+    )
 
 
 class Member(WorkspaceScoped, Timestamped, Versioned, Base):
@@ -25,9 +48,17 @@ class Member(WorkspaceScoped, Timestamped, Versioned, Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
     role: Mapped[str] = mapped_column(String(16))
+    # Escalated tickets go to the least loaded member flagged so.
+    escalation_target: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (
         CheckConstraint(f"role IN {MEMBER_ROLES!r}", name="role"),
+        Index(
+            "ix_members_escalation_target",
+            "workspace_id",
+            "id",
+            postgresql_where=text("escalation_target"),
+        ),
         Index("uq_members_email", "workspace_id", func.lower(email), unique=True),
         Index("ix_members_created_at", "workspace_id", "created_at", "id"),
         Index("ix_members_name", "workspace_id", "name", "id"),

@@ -1,16 +1,29 @@
 import uuid
 from datetime import datetime
-from typing import Literal
+from decimal import Decimal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.core.pagination import ListParams
-from crm_api.core.schemas import InputSchema, IsoDateTime, ReadSchema, Tags, not_null
+from crm_api.core.schemas import (
+    CustomFieldValues,
+    InputSchema,
+    IsoDateTime,
+    ReadSchema,
+    Tags,
+    not_null,
+)
+from crm_api.models import Ticket
+from crm_api.models.base import utcnow
+
+from . import sla
 
 TicketStatus = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
 Priority = Literal["low", "normal", "high", "urgent"]
 Channel = Literal["email", "phone", "chat", "portal", "api"]
+EscalationReason = Literal["negative_sentiment", "first_response_breached", "resolution_breached"]
 
 
 class TicketCreate(InputSchema):
@@ -22,6 +35,10 @@ class TicketCreate(InputSchema):
     priority: Priority = "normal"
     channel: Channel = "api"
     tags: Tags = Field(default_factory=list)
+    custom_fields: CustomFieldValues = Field(default_factory=dict)
+    sla_policy_id: uuid.UUID | None = Field(
+        default=None, description="Leave out for the workspace's default SLA policy, if any."
+    )
 
 
 class TicketUpdate(InputSchema):
@@ -34,8 +51,34 @@ class TicketUpdate(InputSchema):
     priority: Priority | SkipJsonSchema[None] = None
     status: TicketStatus | SkipJsonSchema[None] = None
     tags: Tags | SkipJsonSchema[None] = None
+    custom_fields: CustomFieldValues | SkipJsonSchema[None] = Field(
+        default=None, description="Merged into the current values; a key sent as null is removed."
+    )
+    sla_policy_id: uuid.UUID | None = Field(
+        default=None, description="Another SLA policy, or null for none; clocks are re-evaluated."
+    )
 
-    _not_null = not_null("subject", "priority", "status", "tags")
+    _not_null = not_null("subject", "priority", "status", "tags", "custom_fields")
+
+
+class SlaClockRead(ReadSchema):
+    target_minutes: int
+    state: Literal["running", "paused", "met"] = Field(
+        description="Paused while pending on the customer, solved or closed."
+    )
+    due_at: datetime | None = Field(description="When the target runs out; set while running.")
+    remaining_seconds: int = Field(
+        description="Policy time left (business time for a business calendar); negative when "
+        "overdue. Frozen while paused or met."
+    )
+    breached: bool
+    breached_at: datetime | None
+
+
+class TicketSlaRead(ReadSchema):
+    policy_id: uuid.UUID
+    first_response: SlaClockRead | None = Field(description="Null when the priority has none.")
+    resolution: SlaClockRead | None
 
 
 class TicketRead(ReadSchema):
@@ -49,7 +92,11 @@ class TicketRead(ReadSchema):
     channel: Channel
     status: TicketStatus
     tags: list[str]
-    status_changed_at: datetime
+    custom_fields: dict[str, Any]
+    sla_policy_id: uuid.UUID | None
+    sla: TicketSlaRead | None = Field(description="The SLA clocks; null without a policy.")
+    escalation_reason: EscalationReason | None = Field(description="Why it was last escalated.")
+    escalated_at: datetime | None
     first_responded_at: datetime | None = Field(description="When a member first replied publicly.")
     solved_at: datetime | None
     closed_at: datetime | None
@@ -57,6 +104,20 @@ class TicketRead(ReadSchema):
     updated_at: datetime
     archived_at: datetime | None
     version: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _with_sla(cls, data: Any) -> Any:
+        if not isinstance(data, Ticket):
+            return data
+        fields = {name: getattr(data, name) for name in cls.model_fields if name != "sla"}
+        return {**fields, "sla": sla.view(data, utcnow())}
+
+
+class SlaBreachRead(TicketRead):
+    """The ticket of a `ticket.sla_breached` event, and which of its targets was breached."""
+
+    breached_target: Literal["first_response", "resolution"]
 
 
 class MessageCreate(InputSchema):
@@ -76,12 +137,39 @@ class MessageRead(ReadSchema):
     author_type: Literal["member", "requester"]
     author_member_id: uuid.UUID | None
     body: str
+    sentiment: Decimal | None = Field(
+        description="For the requester's messages: -1 (negative) to 1 (positive)."
+    )
     created_at: datetime
 
 
 class TicketListParams(ListParams):
-    sort: Literal["created_at", "-created_at", "updated_at", "-updated_at"] = "-created_at"
+    """Besides these, ``custom_fields.<key>`` (and ``_gte``/``_lte`` for numbers and dates)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    sort: Literal[
+        "created_at",
+        "-created_at",
+        "updated_at",
+        "-updated_at",
+        "sla_due_at",
+        "-sla_due_at",
+    ] = Field(
+        default="-created_at",
+        description="`sla_due_at` (the next SLA deadline not yet breached) lists only tickets "
+        "with a running SLA clock, soonest first.",
+    )
     archived: bool = False
+    sla: Literal["breached", "at_risk"] | None = Field(
+        default=None,
+        description="`breached`: a target is breached. `at_risk`: the next deadline falls within "
+        "`at_risk_within_minutes`.",
+    )
+    at_risk_within_minutes: int = Field(default=60, ge=1, le=10080)
+    sla_policy_id: uuid.UUID | None = None
+    sla_due_at_gte: IsoDateTime | None = None
+    sla_due_at_lte: IsoDateTime | None = None
     status: list[TicketStatus] | None = None
     priority: list[Priority] | None = None
     channel: list[Channel] | None = None

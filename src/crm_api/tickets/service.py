@@ -1,8 +1,11 @@
 import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, or_
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm_api.core.archive import change_archived, ensure_live, purge
 from crm_api.core.auth import Principal
@@ -13,20 +16,26 @@ from crm_api.core.filters import in_range
 from crm_api.core.ids import new_id
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, touch
-from crm_api.models import Ticket, TicketMessage, TicketStatusChange
+from crm_api.custom_fields.values import filter_conditions, validated_values
+from crm_api.interactions.sentiment import sentiment_of
+from crm_api.models import SlaPolicy, Ticket, TicketMessage, TicketStatusChange, Workspace
 from crm_api.models.base import utcnow
 
-from . import repository
+from . import repository, sla
 from .schemas import (
+    EscalationReason,
     MessageCreate,
     MessageListParams,
     MessageRead,
+    SlaBreachRead,
     TicketCreate,
     TicketListParams,
     TicketRead,
     TicketUpdate,
 )
 from .workflow import check_transition
+
+PRIORITY_UP = {"low": "normal", "normal": "high", "high": "urgent", "urgent": "urgent"}
 
 
 def _set_status(session: AsyncSession, principal: Principal, ticket: Ticket, status: str) -> None:
@@ -52,13 +61,90 @@ def _set_status(session: AsyncSession, principal: Principal, ticket: Ticket, sta
         ticket.solved_at = None
 
 
+async def _policy(
+    session: AsyncSession, principal: Principal, policy_id: uuid.UUID | None
+) -> SlaPolicy | None:
+    if policy_id is None:
+        return None
+    policy = await repository.get_policy(session, principal.workspace_id, policy_id)
+    if policy is None:
+        raise invalid_field(["body", "sla_policy_id"], "no such SLA policy")
+    return policy
+
+
+def _use_policy(ticket: Ticket, policy: SlaPolicy | None) -> None:
+    ticket.sla_policy_id = policy.id if policy is not None else None
+    set_committed_value(ticket, "sla_policy", policy)
+
+
+async def refresh_sla(
+    session: AsyncSession,
+    principal: Principal,
+    ticket: Ticket,
+    now: datetime,
+    *,
+    escalate: bool = True,
+) -> None:
+    """Re-evaluate the ticket's SLA clocks after a change (or as time passes, from the sweep).
+    A target breached for the first time emits `ticket.sla_breached`, and escalates the ticket
+    while that target is still unmet."""
+    await session.flush()
+    clocks: list[sla.Clock] = []
+    if ticket.sla_policy is not None:
+        history = await repository.status_history(session, ticket.workspace_id, ticket.id)
+        clocks = sla.evaluate(ticket.sla_policy, ticket, history, now)
+    breached = sla.store(ticket, clocks)
+    if not breached:
+        return
+    await session.flush()
+    for clock in breached:
+        read = TicketRead.model_validate(ticket).model_dump()
+        breach = SlaBreachRead(**read, breached_target=clock.target)
+        record_event(session, principal, "ticket.sla_breached", ticket.id, breach)
+    unmet = next((clock for clock in breached if clock.state != "met"), None)
+    if escalate and unmet is not None:
+        reason: EscalationReason = (
+            "first_response_breached" if unmet.target == "first_response" else "resolution_breached"
+        )
+        await escalate_ticket(session, principal, ticket, reason, now)
+
+
+async def escalate_ticket(
+    session: AsyncSession,
+    principal: Principal,
+    ticket: Ticket,
+    reason: EscalationReason,
+    now: datetime,
+) -> None:
+    """Priority up one step, reassigned to the least loaded escalation target (if the workspace
+    flags any), the reason kept on the ticket, and `ticket.escalated`."""
+    before = TicketRead.model_validate(ticket).model_dump(mode="json")
+    ticket.priority = PRIORITY_UP[ticket.priority]
+    assignee = await repository.least_loaded_escalation_target(session, ticket)
+    if assignee is not None:
+        ticket.assignee_id = assignee
+    ticket.escalation_reason, ticket.escalated_at = reason, now
+    touch(ticket)
+    await refresh_sla(session, principal, ticket, now, escalate=False)
+    await session.flush()
+    after = TicketRead.model_validate(ticket)
+    record_update(session, principal, "ticket.escalated", ticket.id, before, after)
+
+
 async def create_ticket(session: AsyncSession, principal: Principal, data: TicketCreate) -> Ticket:
-    ticket = Ticket(
-        workspace_id=principal.workspace_id, id=new_id(), status=None, **data.model_dump()
+    values = data.model_dump(exclude={"custom_fields", "sla_policy_id"})
+    values["custom_fields"] = await validated_values(
+        session, principal.workspace_id, "ticket", None, data.custom_fields
     )
+    if "sla_policy_id" in data.model_fields_set:
+        policy = await _policy(session, principal, data.sla_policy_id)
+    else:
+        policy = await repository.default_policy(session, principal.workspace_id)
+    ticket = Ticket(workspace_id=principal.workspace_id, id=new_id(), status=None, **values)
     _set_status(session, principal, ticket, "new")
     session.add(ticket)
-    await session.flush()
+    _use_policy(ticket, policy)
+    await refresh_sla(session, principal, ticket, utcnow())
     record_event(session, principal, "ticket.created", ticket.id, TicketRead.model_validate(ticket))
     return ticket
 
@@ -78,14 +164,24 @@ async def list_tickets(
     session: AsyncSession, principal: Principal, params: TicketListParams
 ) -> tuple[list[Ticket], str | None]:
     sort = parse_sort(params.sort, repository.SORTABLE)
+    now = utcnow()
     conditions: list[ColumnElement[bool]] = [
         Ticket.archived_at.is_not(None) if params.archived else Ticket.archived_at.is_(None),
         *in_range(Ticket.created_at, params.created_at_gte, params.created_at_lte),
+        *in_range(Ticket.sla_due_at, params.sla_due_at_gte, params.sla_due_at_lte),
     ]
+    if sort.field == "sla_due_at":
+        conditions.append(Ticket.sla_due_at.is_not(None))
+    if params.sla == "breached":
+        conditions.append(or_(Ticket.sla_breached_at.is_not(None), Ticket.sla_due_at < now))
+    elif params.sla == "at_risk":
+        window = now + timedelta(minutes=params.at_risk_within_minutes)
+        conditions += [Ticket.sla_due_at >= now, Ticket.sla_due_at <= window]
     exact: tuple[tuple[Any, Any], ...] = (
         (Ticket.requester_id, params.requester_id),
         (Ticket.company_id, params.company_id),
         (Ticket.assignee_id, params.assignee_id),
+        (Ticket.sla_policy_id, params.sla_policy_id),
     )
     conditions += [column == value for column, value in exact if value is not None]
     for column, values in (
@@ -97,6 +193,9 @@ async def list_tickets(
             conditions.append(column.in_(values))
     if params.tags:
         conditions.append(Ticket.tags.contains(params.tags))
+    conditions += await filter_conditions(
+        session, principal.workspace_id, "ticket", Ticket.custom_fields, params.model_extra or {}
+    )
     rows = await repository.list_tickets(session, principal.workspace_id, conditions, params, sort)
     return page_of(rows, sort, params)
 
@@ -119,9 +218,19 @@ async def update_ticket(
     if status is not None and status != ticket.status:
         check_transition(ticket.status, status)
         _set_status(session, principal, ticket, status)
+    if "custom_fields" in changes:
+        changes["custom_fields"] = await validated_values(
+            session,
+            principal.workspace_id,
+            "ticket",
+            ticket.custom_fields,
+            changes["custom_fields"],
+        )
+    if "sla_policy_id" in changes:
+        _use_policy(ticket, await _policy(session, principal, changes.pop("sla_policy_id")))
     apply_changes(ticket, changes, frozenset())
     touch(ticket)
-    await session.flush()
+    await refresh_sla(session, principal, ticket, utcnow())
     after = TicketRead.model_validate(ticket)
     record_update(session, principal, "ticket.updated", ticket.id, before, after)
     if status is not None and status != before["status"]:
@@ -133,7 +242,8 @@ async def add_message(
     session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, data: MessageCreate
 ) -> TicketMessage:
     """A reply or note. A member's first public reply sets first_responded_at; the requester
-    answering a ticket pending on them reopens it (and restarts its SLA clock)."""
+    answering a ticket pending on them reopens it (and restarts its SLA clock). The requester's
+    message at or below the workspace's sentiment threshold escalates the ticket."""
     ticket = await get_ticket(session, principal, ticket_id, for_update=True)
     ensure_live(ticket)
     by_member = data.author_member_id is not None
@@ -149,15 +259,19 @@ async def add_message(
         author_type="member" if by_member else "requester",
         author_member_id=data.author_member_id,
         body=data.body,
+        sentiment=None if by_member else sentiment_of(data.body),
+        created_at=utcnow(),
     )
     session.add(message)
     if by_member and data.visibility == "public" and ticket.first_responded_at is None:
-        ticket.first_responded_at = message.created_at = utcnow()
+        ticket.first_responded_at = message.created_at
     reopened = not by_member and ticket.status in {"pending", "solved"}
     if reopened:
         _set_status(session, principal, ticket, "open")
     touch(ticket)
-    await session.flush()
+    await refresh_sla(session, principal, ticket, message.created_at)
+    if message.sentiment is not None and message.sentiment <= await _threshold(session, principal):
+        await escalate_ticket(session, principal, ticket, "negative_sentiment", message.created_at)
     record_event(
         session,
         principal,
@@ -170,6 +284,63 @@ async def add_message(
     if reopened:
         record_update(session, principal, "ticket.status_changed", ticket.id, before, after)
     return message
+
+
+async def _threshold(session: AsyncSession, principal: Principal) -> Decimal:
+    workspace = await session.get(Workspace, principal.workspace_id)
+    assert workspace is not None  # the caller's key belongs to it
+    return workspace.escalation_sentiment_threshold
+
+
+async def escalate_on_sentiment(
+    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, sentiment: Decimal | None
+) -> None:
+    """An inbound interaction about a ticket escalates it as a requester's message would."""
+    if sentiment is None or sentiment > await _threshold(session, principal):
+        return
+    ticket = await get_ticket(session, principal, ticket_id, for_update=True)
+    if ticket.archived_at is None and ticket.status != "closed":
+        await escalate_ticket(session, principal, ticket, "negative_sentiment", utcnow())
+
+
+async def reapply_policy(
+    session: AsyncSession, principal: Principal, policy_id: uuid.UUID, policy: SlaPolicy | None
+) -> None:
+    """After a policy changed (or, with None, before it goes): re-evaluate its tickets that are
+    not closed, recording and escalating any breach the change reveals."""
+    now = utcnow()
+    for ticket in await repository.live_tickets_of_policy(
+        session, principal.workspace_id, policy_id
+    ):
+        before = TicketRead.model_validate(ticket).model_dump(mode="json")
+        _use_policy(ticket, policy)
+        touch(ticket)
+        await refresh_sla(session, principal, ticket, now)
+        after = TicketRead.model_validate(ticket)
+        record_update(session, principal, "ticket.updated", ticket.id, before, after)
+
+
+async def sweep_sla_breaches(
+    sessionmaker: async_sessionmaker[AsyncSession], limit: int = 100
+) -> int:
+    """Record the SLA breaches that time alone has caused, in one transaction per batch.
+
+    Each ticket is locked while it is evaluated and a breach is stored once per target, so
+    sweeps running side by side (or with a request changing the ticket) never record one twice.
+    Returns how many tickets were looked at; call again while it returns ``limit``.
+    """
+    now = utcnow()
+    async with sessionmaker() as session, session.begin():
+        tickets = await repository.overdue_tickets(session, now, limit)
+        for ticket in tickets:
+            principal = Principal.system(ticket.workspace_id)
+            before = TicketRead.model_validate(ticket).model_dump(mode="json")
+            await refresh_sla(session, principal, ticket, now)
+            touch(ticket)
+            await session.flush()
+            after = TicketRead.model_validate(ticket)
+            record_update(session, principal, "ticket.updated", ticket.id, before, after)
+    return len(tickets)
 
 
 async def list_messages(

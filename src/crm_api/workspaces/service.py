@@ -3,10 +3,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_api.api_keys.schemas import ApiKeyCreate, ApiKeyCreated
 from crm_api.api_keys.service import issue_api_key
 from crm_api.core.auth import Principal, Scope
+from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound
+from crm_api.core.events import record_update
+from crm_api.core.records import apply_changes, sent_values, touch
 from crm_api.models import Workspace
 from crm_api.models.base import utcnow
 from crm_api.pipelines.service import DEFAULT_PIPELINE, add_pipeline
+
+from .schemas import WorkspaceRead, WorkspaceUpdate
 
 
 async def create_workspace(session: AsyncSession, name: str) -> tuple[Workspace, ApiKeyCreated]:
@@ -22,8 +27,27 @@ async def create_workspace(session: AsyncSession, name: str) -> tuple[Workspace,
     return workspace, key
 
 
-async def get_workspace(session: AsyncSession, principal: Principal) -> Workspace:
-    workspace = await session.get(Workspace, principal.workspace_id)
+async def get_workspace(
+    session: AsyncSession, principal: Principal, *, for_update: bool = False
+) -> Workspace:
+    workspace = await session.get(Workspace, principal.workspace_id, with_for_update=for_update)
     if workspace is None:
         raise NotFound("The workspace no longer exists.")
+    return workspace
+
+
+async def update_workspace(
+    session: AsyncSession, principal: Principal, data: WorkspaceUpdate, if_match: IfMatch
+) -> Workspace:
+    workspace = await get_workspace(session, principal, for_update=True)
+    if_match.check(workspace.version)
+    changes = sent_values(data, frozenset())
+    if not changes:
+        return workspace
+    before = WorkspaceRead.model_validate(workspace).model_dump(mode="json")
+    apply_changes(workspace, changes, frozenset())
+    touch(workspace)
+    await session.flush()
+    after = WorkspaceRead.model_validate(workspace)
+    record_update(session, principal, "workspace.updated", workspace.id, before, after)
     return workspace
