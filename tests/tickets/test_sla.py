@@ -296,6 +296,21 @@ async def test_policies_are_validated_and_changes_reach_their_tickets(
         field="targets",
     )
 
+    one_hour_a_week = {
+        "timezone": "UTC",
+        "weekly_hours": {"monday": [{"opens": "09:00", "closes": "10:00"}]},
+    }
+    unreachable = await client.post(
+        "/v1/sla-policies",
+        json={
+            "name": "Slow",
+            "targets": {"low": {"resolution_minutes": 200_000}},
+            "business_hours": one_hour_a_week,
+        },
+        headers=headers,
+    )
+    assert_problem(unreachable, 422, field="targets")
+
     first = await make_sla_policy(client, workspace, name="Standard", is_default=True)
     duplicate = await client.post(
         "/v1/sla-policies", json={"name": "Standard", "targets": {}}, headers=headers

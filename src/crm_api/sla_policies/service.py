@@ -1,18 +1,21 @@
 import uuid
 from contextlib import AbstractAsyncContextManager
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
-from crm_api.core.errors import NotFound
+from crm_api.core.errors import NotFound, invalid_field
 from crm_api.core.events import record_event, record_update
 from crm_api.core.ids import new_id
 from crm_api.core.pagination import Sort, page_of, paginate, parse_sort
 from crm_api.core.records import sent_values, touch, unique_guard
 from crm_api.models import SlaPolicy
 from crm_api.tickets.service import reapply_policy
+from crm_api.tickets.sla import calendar_of
 
 from .schemas import SlaPolicyCreate, SlaPolicyListParams, SlaPolicyRead, SlaPolicyUpdate
 
@@ -46,25 +49,47 @@ async def _clear_default(session: AsyncSession, principal: Principal, keep: uuid
     )
 
 
-def _stored(data: SlaPolicyCreate | SlaPolicyUpdate, field: str) -> object:
-    value = getattr(data, field)
-    if field == "targets":
-        return {priority: targets.model_dump(mode="json") for priority, targets in value.items()}
-    if field == "business_hours" and value is not None:
-        return value.model_dump(mode="json")
-    return value
+def _check_reachable(targets: dict[str, Any], business_hours: dict[str, Any] | None) -> None:
+    """A target must fall within five years of opening hours: the clock arithmetic looks no
+    further than ten (holidays take at most 1000 days of them)."""
+    calendar = calendar_of(business_hours)
+    if calendar is None:
+        return
+    week = timedelta()
+    for intervals in calendar.weekly_hours.values():
+        for opens, closes in intervals:
+            end = datetime.combine(date.min + timedelta(days=1 if closes == time(0) else 0), closes)
+            week += end - datetime.combine(date.min, opens)
+    longest = max(
+        (minutes for target in targets.values() for minutes in target.values() if minutes),
+        default=0,
+    )
+    if timedelta(minutes=longest) > week * 52 * 5:
+        raise invalid_field(
+            ["body", "targets"], "a target is longer than five years of these opening hours"
+        )
+
+
+def _stored(data: SlaPolicyCreate | SlaPolicyUpdate) -> dict[str, Any]:
+    """The sent fields as the policy stores them (JSON for targets and hours)."""
+    values = data.model_dump(mode="json", include=data.model_fields_set | {"targets"})
+    if values.get("targets") is None:
+        values.pop("targets", None)
+    return values
 
 
 async def create_policy(
     session: AsyncSession, principal: Principal, data: SlaPolicyCreate
 ) -> SlaPolicy:
+    values = _stored(data)
+    _check_reachable(values["targets"], values.get("business_hours"))
     policy = SlaPolicy(
         workspace_id=principal.workspace_id,
         id=new_id(),
         name=data.name,
         is_default=data.is_default,
-        targets=_stored(data, "targets"),
-        business_hours=_stored(data, "business_hours"),
+        targets=values["targets"],
+        business_hours=values.get("business_hours"),
     )
     if data.is_default:
         await _clear_default(session, principal, policy.id)
@@ -116,8 +141,9 @@ async def update_policy(
     if changes.get("is_default"):
         await _clear_default(session, principal, policy.id)
     async with _name_guard(session, principal.workspace_id, data.name or policy.name):
-        for field in changes:
-            setattr(policy, field, _stored(data, field))
+        for field, value in _stored(data).items():
+            setattr(policy, field, value)
+        _check_reachable(policy.targets, policy.business_hours)
         touch(policy)
     if {"targets", "business_hours"} & changes.keys():
         await reapply_policy(session, principal, policy.id, policy)
