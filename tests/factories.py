@@ -116,6 +116,13 @@ async def make_nps(client: AsyncClient, workspace: Workspace, **fields: Any) -> 
     return await created(client, "/v1/survey-responses", workspace, body)
 
 
+async def make_webhook_endpoint(
+    client: AsyncClient, workspace: Workspace, **fields: Any
+) -> dict[str, Any]:
+    body = {"url": "http://127.0.0.1:9/hooks", **fields}
+    return await created(client, "/v1/webhook-endpoints", workspace, body)
+
+
 async def make_api_key(client: AsyncClient, workspace: Workspace, *scopes: str) -> str:
     response = await created(
         client, "/v1/api-keys", workspace, {"name": "limited", "scopes": list(scopes)}

@@ -27,6 +27,7 @@ from tests.factories import (
     make_sla_policy,
     make_task,
     make_ticket,
+    make_webhook_endpoint,
 )
 
 Factory = Callable[[AsyncClient, Workspace], Awaitable[str]]
@@ -34,6 +35,9 @@ Factory = Callable[[AsyncClient, Workspace], Awaitable[str]]
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/pipelines/{pipeline_id}/stages"): {"name": "Extra", "probability": 5},
     ("POST", "/v1/tickets/{ticket_id}/messages"): {"body": "Hello"},
+    ("POST", "/v1/webhook-endpoints/{webhook_endpoint_id}/replay"): {
+        "since": "2026-01-01T00:00:00Z"
+    },
     ("POST", "/v1/pipelines/{pipeline_id}/stages/reorder"): {
         "stage_ids": ["01a20000-0000-7000-8000-000000000000"]
     },
@@ -97,6 +101,17 @@ async def _survey_response(client: AsyncClient, owner: Workspace) -> str:
     return str((await make_nps(client, owner))["id"])
 
 
+async def _webhook_endpoint(client: AsyncClient, owner: Workspace) -> str:
+    return str((await make_webhook_endpoint(client, owner))["id"])
+
+
+async def _webhook_delivery(client: AsyncClient, owner: Workspace) -> str:
+    endpoint = await _webhook_endpoint(client, owner)
+    test = await client.post(f"/v1/webhook-endpoints/{endpoint}/test", headers=owner.headers)
+    assert test.status_code == 202, test.text
+    return str(test.json()["id"])
+
+
 FACTORIES: dict[str, Factory] = {
     "contact_id": _contact,
     "company_id": _company,
@@ -111,6 +126,8 @@ FACTORIES: dict[str, Factory] = {
     "ticket_id": _ticket,
     "sla_policy_id": _sla_policy,
     "survey_response_id": _survey_response,
+    "webhook_endpoint_id": _webhook_endpoint,
+    "webhook_delivery_id": _webhook_delivery,
 }
 _PATHS: dict[str, dict[str, Any]] = create_app().openapi()["paths"]
 _OPERATIONS_WITH_IDS = [

@@ -32,8 +32,9 @@ from crm_api.sla_policies.router import router as sla_policies_router
 from crm_api.surveys.router import router as surveys_router
 from crm_api.tasks.router import router as tasks_router
 from crm_api.tickets.router import router as tickets_router
-from crm_api.tickets.sweep import run_sla_sweeps
 from crm_api.timeline.router import router as timeline_router
+from crm_api.webhooks.router import deliveries_router as webhook_deliveries_router
+from crm_api.webhooks.router import router as webhook_endpoints_router
 from crm_api.workspaces.router import router as workspace_router
 
 ROUTERS = (
@@ -53,6 +54,8 @@ ROUTERS = (
     surveys_router,
     timeline_router,
     events_router,
+    webhook_endpoints_router,
+    webhook_deliveries_router,
 )
 
 
@@ -74,18 +77,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(settings.database_url, settings)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
-    sweeps = None
-    if settings.sla_sweep_seconds > 0:
-        sweeps = asyncio.create_task(
-            run_sla_sweeps(app.state.sessionmaker, settings.sla_sweep_seconds)
-        )
+    worker = None
+    if settings.run_worker:
+        from crm_api.worker import run_worker
+
+        worker = asyncio.create_task(run_worker(app.state.sessionmaker, settings))
     try:
         yield
     finally:
-        if sweeps is not None:
-            sweeps.cancel()
+        if worker is not None:
+            worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await sweeps
+                await worker
         await engine.dispose()
 
 

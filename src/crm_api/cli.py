@@ -1,7 +1,8 @@
-"""The ``crm-api`` command: serve, migrate, create-workspace, openapi."""
+"""The ``crm-api`` command: serve, worker, migrate, create-workspace, openapi."""
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -62,6 +63,27 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    from crm_api.core.db import create_engine, create_sessionmaker
+    from crm_api.core.logging import configure_logging
+    from crm_api.worker import run_worker
+
+    url = database_url(settings)
+    if not args.no_migrate:
+        _migrate(url)
+    configure_logging(settings.log_level)
+
+    async def work() -> None:
+        engine = create_engine(url, settings)
+        try:
+            await run_worker(create_sessionmaker(engine), settings)
+        finally:
+            await engine.dispose()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(work())
+
+
 def cmd_migrate(_: argparse.Namespace, settings: Settings) -> None:
     _migrate(database_url(settings))
     print("Database schema is up to date.")
@@ -108,6 +130,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
     serve.set_defaults(handler=cmd_serve)
+    worker = commands.add_parser(
+        "worker", help="run the background worker (webhooks, SLA breaches, retention)"
+    )
+    worker.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
+    worker.set_defaults(handler=cmd_worker)
     migrate = commands.add_parser("migrate", help="apply the database migrations")
     migrate.set_defaults(handler=cmd_migrate)
     workspace = commands.add_parser(

@@ -48,6 +48,8 @@ class Scope(StrEnum):
     surveys_read = "surveys:read"
     surveys_write = "surveys:write"
     workspace_write = "workspace:write"
+    webhooks_read = "webhooks:read"
+    webhooks_write = "webhooks:write"
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,10 +32,21 @@ class Settings(BaseSettings):
         default="memory://",
         description="Where counts are kept; a redis:// URL shares them between workers.",
     )
+    run_worker: bool = Field(
+        default=True,
+        description="`serve` runs the background worker (webhook deliveries, SLA breaches, "
+        "retention) in-process; false when `crm-api worker` runs elsewhere.",
+    )
+    worker_poll_seconds: float = 1.0
+    webhook_timeout_seconds: float = 10.0
+    webhook_allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="Private, loopback or link-local networks (CIDR) webhooks may still reach.",
+    )
+    event_retention_days: int = Field(default=30, ge=1)
     sla_sweep_seconds: float = Field(
         default=30.0,
-        description="How often the service records SLA breaches that time alone caused; 0 "
-        "turns the in-process sweep off (when another process runs it).",
+        description="How often the worker records SLA breaches that time alone caused.",
     )
 
 

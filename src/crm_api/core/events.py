@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
+from crm_api.core.ids import new_id
 from crm_api.models import Event
 
 
@@ -18,10 +19,13 @@ def record_event(
     resource_id: uuid.UUID,
     resource: BaseModel,
     previous: dict[str, Any] | None = None,
+    *,
+    event_id: uuid.UUID | None = None,
 ) -> None:
     session.add(
         Event(
             workspace_id=principal.workspace_id,
+            id=event_id or new_id(),
             type=event_type,
             resource_type=event_type.split(".", 1)[0],
             resource_id=resource_id,

@@ -21,6 +21,7 @@ from crm_api.models.ticket import (
     TicketMessage,
     TicketStatusChange,
 )
+from crm_api.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from crm_api.models.workspace import MEMBER_ROLES, ApiKey, Member, Workspace
 
 # Constraint name -> the request field it guards, so a violation names the field at fault.
@@ -88,5 +89,8 @@ __all__ = [
     "Ticket",
     "TicketMessage",
     "TicketStatusChange",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Workspace",
 ]

@@ -27,6 +27,7 @@ class Event(WorkspaceScoped, Base):
         Index("ix_events_occurred_at", "workspace_id", "occurred_at", "id"),
         Index("ix_events_type", "workspace_id", "type", "id"),
         Index("ix_events_resource", "workspace_id", "resource_id", "id"),
+        Index("ix_events_retention", "occurred_at"),  # the retention purge, across workspaces
     )
 
 
@@ -44,3 +45,5 @@ class IdempotencyKey(Base):
     response_status: Mapped[int | None]
     response_headers: Mapped[dict[str, str] | None] = mapped_column(JSONB)
     response_body: Mapped[bytes | None]
+
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)

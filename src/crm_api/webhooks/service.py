@@ -1,0 +1,277 @@
+import base64
+import secrets
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import ColumnElement, Text, and_, cast, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_api.core.auth import Principal
+from crm_api.core.concurrency import IfMatch
+from crm_api.core.errors import Conflict, NotFound
+from crm_api.core.events import record_event, record_update
+from crm_api.core.ids import new_id
+from crm_api.core.pagination import page_of, paginate, parse_sort
+from crm_api.core.records import apply_changes, sent_values, touch
+from crm_api.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from crm_api.models.base import utcnow
+
+from .delivery import retry_now
+from .schemas import (
+    ReplayRequest,
+    RotatedSecret,
+    WebhookAttemptListParams,
+    WebhookDeliveryListParams,
+    WebhookEndpointCreate,
+    WebhookEndpointListParams,
+    WebhookEndpointRead,
+    WebhookEndpointUpdate,
+)
+
+ROTATION_OVERLAP = timedelta(hours=24)
+TEST_EVENT = "webhook_endpoint.test"
+
+
+def new_secret() -> str:
+    """Standard Webhooks form: `whsec_` and 24 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+async def create_endpoint(
+    session: AsyncSession, principal: Principal, data: WebhookEndpointCreate
+) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint(
+        workspace_id=principal.workspace_id,
+        id=new_id(),
+        secret=new_secret(),
+        disabled_reason=None if data.enabled else "manual",
+        **data.model_dump(),
+    )
+    session.add(endpoint)
+    await session.flush()
+    read = WebhookEndpointRead.model_validate(endpoint)
+    record_event(session, principal, "webhook_endpoint.created", endpoint.id, read)
+    return endpoint
+
+
+async def get_endpoint(
+    session: AsyncSession, principal: Principal, endpoint_id: uuid.UUID, *, for_update: bool = False
+) -> WebhookEndpoint:
+    endpoint = await session.get(
+        WebhookEndpoint, (principal.workspace_id, endpoint_id), with_for_update=for_update
+    )
+    if endpoint is None:
+        raise NotFound(f"No webhook endpoint {endpoint_id}.")
+    return endpoint
+
+
+async def list_endpoints(
+    session: AsyncSession, principal: Principal, params: WebhookEndpointListParams
+) -> tuple[list[WebhookEndpoint], str | None]:
+    sort = parse_sort(params.sort, {"created_at": WebhookEndpoint.created_at})
+    statement = select(WebhookEndpoint).where(
+        WebhookEndpoint.workspace_id == principal.workspace_id
+    )
+    if params.enabled is not None:
+        statement = statement.where(WebhookEndpoint.enabled == params.enabled)
+    rows = (await session.scalars(paginate(statement, WebhookEndpoint.id, sort, params))).all()
+    return page_of(rows, sort, params)
+
+
+async def update_endpoint(
+    session: AsyncSession,
+    principal: Principal,
+    endpoint_id: uuid.UUID,
+    data: WebhookEndpointUpdate,
+    if_match: IfMatch,
+) -> WebhookEndpoint:
+    endpoint = await get_endpoint(session, principal, endpoint_id, for_update=True)
+    if_match.check(endpoint.version)
+    changes = sent_values(data, frozenset())
+    if not changes:
+        return endpoint
+    before = WebhookEndpointRead.model_validate(endpoint).model_dump(mode="json")
+    if "enabled" in changes and changes["enabled"] != endpoint.enabled:
+        changes["disabled_reason"] = None if changes["enabled"] else "manual"
+        changes["failing_since"] = None
+    apply_changes(endpoint, changes, frozenset())
+    touch(endpoint)
+    await session.flush()
+    after = WebhookEndpointRead.model_validate(endpoint)
+    record_update(session, principal, "webhook_endpoint.updated", endpoint.id, before, after)
+    return endpoint
+
+
+async def delete_endpoint(
+    session: AsyncSession, principal: Principal, endpoint_id: uuid.UUID, if_match: IfMatch
+) -> None:
+    endpoint = await get_endpoint(session, principal, endpoint_id, for_update=True)
+    if_match.check(endpoint.version)
+    read = WebhookEndpointRead.model_validate(endpoint)
+    await session.delete(endpoint)
+    await session.flush()
+    record_event(session, principal, "webhook_endpoint.deleted", endpoint.id, read)
+
+
+async def rotate_secret(
+    session: AsyncSession, principal: Principal, endpoint_id: uuid.UUID, if_match: IfMatch
+) -> tuple[WebhookEndpoint, RotatedSecret]:
+    """A new secret; the one it replaces keeps signing (alongside) for 24 hours."""
+    endpoint = await get_endpoint(session, principal, endpoint_id, for_update=True)
+    if_match.check(endpoint.version)
+    expires = utcnow() + ROTATION_OVERLAP
+    endpoint.previous_secret, endpoint.previous_secret_expires_at = endpoint.secret, expires
+    endpoint.secret = new_secret()
+    touch(endpoint)
+    await session.flush()
+    read = WebhookEndpointRead.model_validate(endpoint)
+    record_event(session, principal, "webhook_endpoint.secret_rotated", endpoint.id, read)
+    return endpoint, RotatedSecret(secret=endpoint.secret, previous_secret_expires_at=expires)
+
+
+def _matches() -> ColumnElement[bool]:
+    patterns = cast(WebhookEndpoint.event_types, ARRAY(Text))
+    return func.webhook_matches(patterns, Event.type).is_(True)
+
+
+async def replay(
+    session: AsyncSession, principal: Principal, endpoint_id: uuid.UUID, data: ReplayRequest
+) -> int:
+    """Queue every matching event since ``data.since`` again for this endpoint, in one
+    statement; they go out in order per resource like any other delivery."""
+    endpoint = await get_endpoint(session, principal, endpoint_id, for_update=True)
+    if not endpoint.enabled:
+        raise Conflict("The endpoint is disabled; enable it before replaying.")
+    now = utcnow()
+    events = (
+        select(
+            Event.workspace_id,
+            func.crm_uuid7(),
+            WebhookEndpoint.id,
+            Event.id,
+            Event.type,
+            Event.resource_id,
+            literal("pending"),
+            literal(0),
+            literal(now),
+            literal(now),
+        )
+        .join(
+            WebhookEndpoint,
+            and_(
+                WebhookEndpoint.workspace_id == Event.workspace_id,
+                WebhookEndpoint.id == endpoint.id,
+            ),
+        )
+        .where(
+            Event.workspace_id == principal.workspace_id,
+            Event.occurred_at >= data.since,
+            Event.type != TEST_EVENT,
+            _matches(),
+        )
+    )
+    if data.until is not None:
+        events = events.where(Event.occurred_at <= data.until)
+    result = await session.execute(
+        insert(WebhookDelivery)
+        .from_select(
+            [
+                "workspace_id",
+                "id",
+                "endpoint_id",
+                "event_id",
+                "event_type",
+                "resource_id",
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+            ],
+            events,
+        )
+        .returning(WebhookDelivery.id)
+    )
+    return len(result.all())
+
+
+async def send_test(
+    session: AsyncSession, principal: Principal, endpoint_id: uuid.UUID
+) -> WebhookDelivery:
+    """A `webhook_endpoint.test` event, delivered to this endpoint only."""
+    endpoint = await get_endpoint(session, principal, endpoint_id)
+    event_id = new_id()
+    read = WebhookEndpointRead.model_validate(endpoint)
+    record_event(session, principal, TEST_EVENT, endpoint.id, read, event_id=event_id)
+    await session.flush()
+    delivery = WebhookDelivery(
+        workspace_id=principal.workspace_id,
+        id=new_id(),
+        endpoint_id=endpoint.id,
+        event_id=event_id,
+        event_type=TEST_EVENT,
+        resource_id=endpoint.id,
+        status="pending",
+        attempts=0,
+        next_attempt_at=utcnow(),
+        created_at=utcnow(),
+    )
+    session.add(delivery)
+    await session.flush()
+    return delivery
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    principal: Principal,
+    endpoint_id: uuid.UUID,
+    params: WebhookDeliveryListParams,
+) -> tuple[list[WebhookDelivery], str | None]:
+    await get_endpoint(session, principal, endpoint_id)
+    sort = parse_sort(params.sort, {"created_at": WebhookDelivery.created_at})
+    statement = select(WebhookDelivery).where(
+        WebhookDelivery.workspace_id == principal.workspace_id,
+        WebhookDelivery.endpoint_id == endpoint_id,
+    )
+    if params.status is not None:
+        statement = statement.where(WebhookDelivery.status == params.status)
+    if params.event_type is not None:
+        statement = statement.where(WebhookDelivery.event_type == params.event_type)
+    rows = (await session.scalars(paginate(statement, WebhookDelivery.id, sort, params))).all()
+    return page_of(rows, sort, params)
+
+
+async def get_delivery(
+    session: AsyncSession, principal: Principal, delivery_id: uuid.UUID
+) -> WebhookDelivery:
+    delivery = await session.get(WebhookDelivery, (principal.workspace_id, delivery_id))
+    if delivery is None:
+        raise NotFound(f"No webhook delivery {delivery_id}.")
+    return delivery
+
+
+async def list_attempts(
+    session: AsyncSession,
+    principal: Principal,
+    delivery_id: uuid.UUID,
+    params: WebhookAttemptListParams,
+) -> tuple[list[WebhookAttempt], str | None]:
+    await get_delivery(session, principal, delivery_id)
+    sort = parse_sort(params.sort, {"started_at": WebhookAttempt.started_at})
+    statement = select(WebhookAttempt).where(
+        WebhookAttempt.workspace_id == principal.workspace_id,
+        WebhookAttempt.delivery_id == delivery_id,
+    )
+    rows = (await session.scalars(paginate(statement, WebhookAttempt.id, sort, params))).all()
+    return page_of(rows, sort, params)
+
+
+async def retry_delivery(
+    session: AsyncSession, principal: Principal, delivery_id: uuid.UUID
+) -> WebhookDelivery:
+    delivery = await get_delivery(session, principal, delivery_id)
+    if delivery.status == "succeeded":
+        raise Conflict("The delivery already succeeded; replay the endpoint to send it again.")
+    await retry_now(session, delivery)
+    await session.refresh(delivery)
+    return delivery

@@ -1,0 +1,87 @@
+"""The background worker: webhook deliveries, SLA breaches that time alone causes, and
+retention (events past `CRM_EVENT_RETENTION_DAYS`, expired Idempotency-Key records).
+
+`crm-api worker` runs it on its own; `crm-api serve` runs one in-process unless
+`CRM_RUN_WORKER=false`. Any number may run side by side: every job claims its rows with
+`FOR UPDATE SKIP LOCKED`.
+"""
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm_api.core.config import Settings
+from crm_api.models import Event, IdempotencyKey
+from crm_api.models.base import utcnow
+from crm_api.tickets.service import sweep_sla_breaches
+from crm_api.webhooks.delivery import deliver_due
+
+log = logging.getLogger(__name__)
+DELIVERY_BATCH = 50
+PURGE_BATCH = 5000
+MAINTENANCE_SECONDS = 3600.0
+
+
+async def purge_expired(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> int:
+    """Delete events past retention and Idempotency-Key records past their TTL, in batches."""
+    now = utcnow()
+    removed = 0
+    for model, column, cutoff in (
+        (Event, Event.occurred_at, now - timedelta(days=settings.event_retention_days)),
+        (
+            IdempotencyKey,
+            IdempotencyKey.created_at,
+            now - timedelta(hours=settings.idempotency_ttl_hours),
+        ),
+    ):
+        while True:
+            async with sessionmaker() as session, session.begin():
+                batch = (
+                    select(column.table.c.ctid)
+                    .where(column < cutoff)
+                    .limit(PURGE_BATCH)
+                    .with_for_update(skip_locked=True)
+                )
+                result = await session.execute(delete(model).where(column.table.c.ctid.in_(batch)))
+            count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+            removed += count
+            if count < PURGE_BATCH:
+                break
+    return removed
+
+
+async def run_once(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, client: httpx.AsyncClient
+) -> int:
+    """Deliver what is due (until nothing is), then record SLA breaches."""
+    delivered = 0
+    while (batch := await deliver_due(sessionmaker, settings, client, DELIVERY_BATCH)) > 0:
+        delivered += batch
+    while await sweep_sla_breaches(sessionmaker) > 0:
+        pass
+    return delivered
+
+
+async def run_worker(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    """Until cancelled. A failing round (the database away, say) is logged and retried."""
+    last_sla = last_maintenance = 0.0
+    async with httpx.AsyncClient() as client:
+        while True:
+            try:
+                while await deliver_due(sessionmaker, settings, client, DELIVERY_BATCH):
+                    pass
+                if time.monotonic() - last_sla >= settings.sla_sweep_seconds:
+                    while await sweep_sla_breaches(sessionmaker) > 0:
+                        pass
+                    last_sla = time.monotonic()
+                if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
+                    await purge_expired(sessionmaker, settings)
+                    last_maintenance = time.monotonic()
+            except Exception:
+                log.exception("worker round failed; trying again")
+            await asyncio.sleep(settings.worker_poll_seconds)
