@@ -12,7 +12,7 @@ import time
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_api.core.config import Settings
@@ -31,23 +31,27 @@ async def purge_expired(sessionmaker: async_sessionmaker[AsyncSession], settings
     """Delete events past retention and Idempotency-Key records past their TTL, in batches."""
     now = utcnow()
     removed = 0
-    for model, column, cutoff in (
-        (Event, Event.occurred_at, now - timedelta(days=settings.event_retention_days)),
+    for key, column, cutoff in (
         (
-            IdempotencyKey,
+            (Event.workspace_id, Event.id),
+            Event.occurred_at,
+            now - timedelta(days=settings.event_retention_days),
+        ),
+        (
+            (IdempotencyKey.workspace_id, IdempotencyKey.key),
             IdempotencyKey.created_at,
             now - timedelta(hours=settings.idempotency_ttl_hours),
         ),
     ):
         while True:
+            batch = (
+                select(*key)
+                .where(column < cutoff)
+                .limit(PURGE_BATCH)
+                .with_for_update(skip_locked=True)
+            )
             async with sessionmaker() as session, session.begin():
-                batch = (
-                    select(column.table.c.ctid)
-                    .where(column < cutoff)
-                    .limit(PURGE_BATCH)
-                    .with_for_update(skip_locked=True)
-                )
-                result = await session.execute(delete(model).where(column.table.c.ctid.in_(batch)))
+                result = await session.execute(delete(column.class_).where(tuple_(*key).in_(batch)))
             count = int(result.rowcount or 0)  # type: ignore[attr-defined]
             removed += count
             if count < PURGE_BATCH:
