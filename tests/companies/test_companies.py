@@ -148,6 +148,12 @@ async def test_purging_a_company_keeps_its_contacts(
     kept = await client.get(f"/v1/contacts/{contact['id']}", headers=workspace.headers)
     assert kept.status_code == 200
     assert kept.json()["company_id"] is None
+    assert kept.json()["version"] == contact["version"] + 1
+    events = await client.get(
+        f"/v1/events?type=contact.updated&resource_id={contact['id']}", headers=workspace.headers
+    )
+    [unlinked] = events.json()["data"]
+    assert unlinked["previous"]["company_id"] == company["id"]
 
 
 async def test_restore_brings_a_company_back(client: AsyncClient, workspace: Workspace) -> None:

@@ -105,6 +105,11 @@ async def test_definition_lifecycle(client: AsyncClient, workspace: Workspace) -
     after = await client.get(f"/v1/contacts/{contact['id']}", headers=workspace.headers)
     assert after.json()["custom_fields"] == {}
     assert after.json()["version"] == 2
+    events = await client.get(
+        f"/v1/events?type=contact.updated&resource_id={contact['id']}", headers=workspace.headers
+    )
+    [stripped] = events.json()["data"]
+    assert stripped["previous"]["custom_fields"] == {"size": "l"}
 
 
 async def test_enum_needs_options(client: AsyncClient, workspace: Workspace) -> None:

@@ -5,8 +5,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_api.core.archive import change_archived, ensure_live, purge
+from crm_api.core.archive import change_archived, ensure_archived, ensure_live, purge
 from crm_api.core.auth import Principal
+from crm_api.core.cascade import update_each
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound
 from crm_api.core.events import record_event, record_update
@@ -14,7 +15,7 @@ from crm_api.core.filters import in_range, record_conditions, search_condition
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, split_money, touch, unique_guard
 from crm_api.custom_fields.values import filter_conditions, validated_values
-from crm_api.models import Company
+from crm_api.models import Company, Contact, Deal, Interaction, Task, Ticket
 
 from . import repository
 from .schemas import CompanyCreate, CompanyListParams, CompanyRead, CompanyUpdate
@@ -164,6 +165,23 @@ async def archive_company(
 async def purge_company(
     session: AsyncSession, principal: Principal, company_id: uuid.UUID, if_match: IfMatch
 ) -> None:
-    """Delete an archived company for good; its contacts stay, without a company."""
+    """Delete an archived company for good. Its contacts, deals, tickets and activities stay,
+    without a company, each with its update event."""
     company = await get_company(session, principal, company_id, for_update=True)
+    if_match.check(company.version)
+    ensure_archived(company)
+
+    def unlink(record: Any) -> None:
+        record.company_id = None
+
+    for resource, model in (
+        ("contact", Contact),
+        ("deal", Deal),
+        ("ticket", Ticket),
+        ("interaction", Interaction),
+        ("task", Task),
+    ):
+        await update_each(
+            session, principal, resource, model, model.company_id == company.id, unlink
+        )
     await purge(session, principal, company, if_match, resource="company", snapshot=CompanyRead.of)

@@ -1,12 +1,11 @@
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Text, literal, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.pagination import Sort, paginate
 from crm_api.models import Company, Contact, CustomFieldDefinition, Deal, Ticket
-from crm_api.models.base import utcnow
 
 from .schemas import CustomFieldEntity, CustomFieldListParams
 
@@ -65,20 +64,3 @@ async def list_definitions(
     return (
         await session.scalars(paginate(statement, CustomFieldDefinition.id, sort, params))
     ).all()
-
-
-async def remove_values(
-    session: AsyncSession, workspace_id: uuid.UUID, entity: str, key: str
-) -> None:
-    """Strip a deleted field's values from every record, in one statement."""
-    record = RECORDS[entity]
-    await session.execute(
-        update(record)
-        .where(record.workspace_id == workspace_id, record.custom_fields.has_key(key))
-        .values(
-            custom_fields=record.custom_fields.op("-")(literal(key, Text)),
-            version=record.version + 1,
-            updated_at=utcnow(),
-        )
-        .execution_options(synchronize_session=False)
-    )

@@ -1,8 +1,10 @@
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
+from crm_api.core.cascade import update_each
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound, invalid_field
 from crm_api.core.events import record_event, record_update
@@ -83,12 +85,21 @@ async def update_field(
 async def delete_field(
     session: AsyncSession, principal: Principal, field_id: uuid.UUID, if_match: IfMatch
 ) -> None:
-    """Delete a definition and, in the same transaction, its values on every record."""
+    """Delete a definition and, in the same transaction, its values on every record (each
+    record gets its update event)."""
     definition = await get_field(session, principal, field_id, for_update=True)
     if_match.check(definition.version)
     snapshot = CustomFieldRead.model_validate(definition)
-    await repository.remove_values(
-        session, principal.workspace_id, definition.entity, definition.key
+    key = definition.key
+
+    def strip(record: Any) -> None:
+        record.custom_fields = {
+            name: value for name, value in record.custom_fields.items() if name != key
+        }
+
+    model = repository.RECORDS[definition.entity]
+    await update_each(
+        session, principal, definition.entity, model, model.custom_fields.has_key(key), strip
     )
     await session.delete(definition)
     await session.flush()

@@ -95,7 +95,7 @@ def _enter_stage(
     return closing if first else ["deal.stage_changed", *closing]
 
 
-async def _read(session: AsyncSession, deal: Deal) -> DealRead:
+async def read_deal(session: AsyncSession, deal: Deal) -> DealRead:
     contacts = await repository.contacts_of(session, deal.workspace_id, [deal.id])
     return DealRead.of(deal, contacts.get(deal.id, []))
 
@@ -108,7 +108,7 @@ async def _after_stage_events(
             repository.contact_ids_of_deal(deal.workspace_id, deal.id)
         )
         await promote_to_customer(session, principal, list(contact_ids))
-    read = await _read(session, deal)
+    read = await read_deal(session, deal)
     for event_type in event_types:
         record_event(session, principal, event_type, deal.id, read)
 
@@ -130,9 +130,9 @@ async def create_deal(session: AsyncSession, principal: Principal, data: DealCre
     await session.flush()
     await repository.replace_contacts(session, principal.workspace_id, deal.id, links)
     await session.flush()
-    record_event(session, principal, "deal.created", deal.id, await _read(session, deal))
+    record_event(session, principal, "deal.created", deal.id, await read_deal(session, deal))
     await _after_stage_events(session, principal, deal, event_types)
-    return await _read(session, deal)
+    return await read_deal(session, deal)
 
 
 async def _deal(
@@ -147,7 +147,7 @@ async def _deal(
 
 
 async def get_deal(session: AsyncSession, principal: Principal, deal_id: uuid.UUID) -> DealRead:
-    return await _read(session, await _deal(session, principal, deal_id))
+    return await read_deal(session, await _deal(session, principal, deal_id))
 
 
 async def update_deal(
@@ -162,8 +162,8 @@ async def update_deal(
     ensure_live(deal)
     changes = sent_values(data, frozenset())
     if not changes:
-        return await _read(session, deal)
-    before = (await _read(session, deal)).model_dump(mode="json")
+        return await read_deal(session, deal)
+    before = (await read_deal(session, deal)).model_dump(mode="json")
     event_types: list[str] = []
     pipeline_id, stage_id = changes.pop("pipeline_id", None), changes.pop("stage_id", None)
     if pipeline_id is not None and stage_id is None:
@@ -181,10 +181,10 @@ async def update_deal(
     apply_changes(deal, _money(changes), frozenset())
     touch(deal)
     await session.flush()
-    after = await _read(session, deal)
+    after = await read_deal(session, deal)
     record_update(session, principal, "deal.updated", deal.id, before, after)
     await _after_stage_events(session, principal, deal, event_types)
-    return await _read(session, deal)
+    return await read_deal(session, deal)
 
 
 async def move_stage_deals(
@@ -283,9 +283,9 @@ async def archive_deal(
         if_match,
         archived=archived,
         resource="deal",
-        snapshot=lambda record: _read(session, record),
+        snapshot=lambda record: read_deal(session, record),
     )
-    return await _read(session, deal)
+    return await read_deal(session, deal)
 
 
 async def purge_deal(
@@ -298,7 +298,7 @@ async def purge_deal(
         deal,
         if_match,
         resource="deal",
-        snapshot=lambda record: _read(session, record),
+        snapshot=lambda record: read_deal(session, record),
     )
 
 
