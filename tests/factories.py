@@ -123,6 +123,25 @@ async def make_webhook_endpoint(
     return await created(client, "/v1/webhook-endpoints", workspace, body)
 
 
+async def make_product(client: AsyncClient, workspace: Workspace, **fields: Any) -> dict[str, Any]:
+    body = {
+        "sku": f"SKU-{uuid.uuid4().hex[:8]}",
+        "name": "Pro plan",
+        "price": {"amount": "100.00", "currency": "EUR"},
+        **fields,
+    }
+    return await created(client, "/v1/products", workspace, body)
+
+
+async def make_order(client: AsyncClient, workspace: Workspace, **fields: Any) -> dict[str, Any]:
+    if "contact_id" not in fields:
+        fields["contact_id"] = (await make_contact(client, workspace))["id"]
+    if "lines" not in fields:
+        product = await make_product(client, workspace)
+        fields["lines"] = [{"product_id": product["id"], "quantity": 1}]
+    return await created(client, "/v1/orders", workspace, fields)
+
+
 async def make_api_key(client: AsyncClient, workspace: Workspace, *scopes: str) -> str:
     response = await created(
         client, "/v1/api-keys", workspace, {"name": "limited", "scopes": list(scopes)}

@@ -23,7 +23,9 @@ from tests.factories import (
     make_interaction,
     make_member,
     make_nps,
+    make_order,
     make_pipeline,
+    make_product,
     make_sla_policy,
     make_task,
     make_ticket,
@@ -112,6 +114,14 @@ async def _webhook_delivery(client: AsyncClient, owner: Workspace) -> str:
     return str(test.json()["id"])
 
 
+async def _product(client: AsyncClient, owner: Workspace) -> str:
+    return str((await make_product(client, owner))["id"])
+
+
+async def _order(client: AsyncClient, owner: Workspace) -> str:
+    return str((await make_order(client, owner))["id"])
+
+
 FACTORIES: dict[str, Factory] = {
     "contact_id": _contact,
     "company_id": _company,
@@ -128,6 +138,8 @@ FACTORIES: dict[str, Factory] = {
     "survey_response_id": _survey_response,
     "webhook_endpoint_id": _webhook_endpoint,
     "webhook_delivery_id": _webhook_delivery,
+    "product_id": _product,
+    "order_id": _order,
 }
 _PATHS: dict[str, dict[str, Any]] = create_app().openapi()["paths"]
 _OPERATIONS_WITH_IDS = [

@@ -27,7 +27,9 @@ from crm_api.events.router import router as events_router
 from crm_api.interactions.router import router as interactions_router
 from crm_api.members.router import router as members_router
 from crm_api.ops.router import router as ops_router
+from crm_api.orders.router import router as orders_router
 from crm_api.pipelines.router import router as pipelines_router
+from crm_api.products.router import router as products_router
 from crm_api.sla_policies.router import router as sla_policies_router
 from crm_api.surveys.router import router as surveys_router
 from crm_api.tasks.router import router as tasks_router
@@ -52,6 +54,8 @@ ROUTERS = (
     tickets_router,
     sla_policies_router,
     surveys_router,
+    products_router,
+    orders_router,
     timeline_router,
     events_router,
     webhook_endpoints_router,

@@ -50,6 +50,9 @@ class Scope(StrEnum):
     workspace_write = "workspace:write"
     webhooks_read = "webhooks:read"
     webhooks_write = "webhooks:write"
+    products_write = "products:write"
+    orders_read = "orders:read"
+    orders_write = "orders:write"
 
 
 @dataclass(frozen=True, slots=True)

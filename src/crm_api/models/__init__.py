@@ -2,6 +2,7 @@
 
 from crm_api.models.activity import INTERACTION_KINDS, Interaction, Task
 from crm_api.models.base import Base
+from crm_api.models.commerce import ORDER_STATUSES, Order, OrderLine, Product
 from crm_api.models.company import Company
 from crm_api.models.contact import LIFECYCLE_STAGES, Contact, LifecycleChange
 from crm_api.models.custom_field import CustomFieldDefinition
@@ -60,6 +61,10 @@ CONSTRAINT_FIELDS = {
     "fk_survey_responses_contact": "contact_id",
     "fk_survey_responses_ticket": "ticket_id",
     "uq_survey_responses_csat": "ticket_id",
+    "uq_products_sku": "sku",
+    "fk_orders_contact": "contact_id",
+    "fk_orders_company": "company_id",
+    "fk_order_lines_product": "product_id",
 }
 
 __all__ = [
@@ -67,6 +72,7 @@ __all__ = [
     "INTERACTION_KINDS",
     "LIFECYCLE_STAGES",
     "MEMBER_ROLES",
+    "ORDER_STATUSES",
     "STAGE_KINDS",
     "ApiKey",
     "Base",
@@ -81,8 +87,11 @@ __all__ = [
     "Interaction",
     "LifecycleChange",
     "Member",
+    "Order",
+    "OrderLine",
     "Pipeline",
     "PipelineStage",
+    "Product",
     "SlaPolicy",
     "SurveyResponse",
     "Task",
