@@ -25,6 +25,7 @@ from crm_api.custom_fields.router import router as custom_fields_router
 from crm_api.deals.router import router as deals_router
 from crm_api.events.router import router as events_router
 from crm_api.interactions.router import router as interactions_router
+from crm_api.kpis.router import router as kpis_router
 from crm_api.members.router import router as members_router
 from crm_api.ops.router import router as ops_router
 from crm_api.orders.router import router as orders_router
@@ -56,6 +57,7 @@ ROUTERS = (
     surveys_router,
     products_router,
     orders_router,
+    kpis_router,
     timeline_router,
     events_router,
     webhook_endpoints_router,

@@ -53,6 +53,7 @@ class Scope(StrEnum):
     products_write = "products:write"
     orders_read = "orders:read"
     orders_write = "orders:write"
+    kpis_read = "kpis:read"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +45,12 @@ class Settings(BaseSettings):
         description="Private, loopback or link-local networks (CIDR) webhooks may still reach.",
     )
     event_retention_days: int = Field(default=30, ge=1)
+    churn_definition: Literal["inactivity", "marked"] = Field(
+        default="inactivity",
+        description="`inactivity`: a customer with no paid order in `churn_inactive_days` has "
+        "churned; `marked`: a customer whose lifecycle stage became `churned`.",
+    )
+    churn_inactive_days: int = Field(default=90, ge=1)
     sla_sweep_seconds: float = Field(
         default=30.0,
         description="How often the worker records SLA breaches that time alone caused.",

@@ -1,0 +1,449 @@
+"""KPIs, computed in PostgreSQL: one aggregate per answer, per series period, or per group.
+
+A measure is a FROM/WHERE clause over the workspace's rows, an aggregate, the time column that
+places rows in series periods, and the expressions it can be grouped by. Every piece of SQL
+here is a constant of this module; only values travel as bind parameters.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_api.core.auth import Principal
+from crm_api.core.config import Settings
+from crm_api.core.errors import NotFound
+
+from .schemas import (
+    ConversionParams,
+    ForecastParams,
+    FunnelParams,
+    Grouped,
+    KpiGroup,
+    KpiParams,
+    KpiPoint,
+    KpiResult,
+)
+
+PLACES = Decimal("0.0001")
+
+
+@dataclass(frozen=True)
+class Measure:
+    source: str  # FROM ... WHERE ..., with :workspace_id, :start, :end and any extra binds
+    value: str  # an aggregate
+    time: str | None = None  # the column placing a row in a series period
+    dimensions: dict[str, str] = field(default_factory=dict)
+
+
+def rounded(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    exact = Decimal(value).quantize(PLACES)
+    # Without trailing zeros, and never in exponent notation (2E+3).
+    return exact.to_integral_value() if exact == exact.to_integral_value() else exact.normalize()
+
+
+async def evaluate(
+    session: AsyncSession,
+    principal: Principal,
+    measure: Measure,
+    params: KpiParams,
+    binds: dict[str, Any] | None = None,
+    *,
+    exact: bool = False,
+) -> tuple[Decimal | None, list[KpiPoint] | None, list[KpiGroup] | None]:
+    """The measure's value (rounded to 4 places unless ``exact``), series and groups."""
+    start, end = params.range
+    values = {"workspace_id": principal.workspace_id, "start": start, "end": end, **(binds or {})}
+    raw = await session.scalar(text(f"SELECT {measure.value} {measure.source}"), values)
+    total = (None if raw is None else Decimal(raw)) if exact else rounded(raw)
+    series = None
+    if params.interval and measure.time:
+        rows = await session.execute(
+            text(
+                f"""
+                SELECT period, (
+                    SELECT {measure.value} {measure.source}
+                    AND date_trunc(:interval, {measure.time}, 'UTC') = period
+                )
+                FROM generate_series(
+                    date_trunc(:interval, CAST(:start AS timestamptz), 'UTC'),
+                    CAST(:end AS timestamptz) - interval '1 microsecond',
+                    CAST('1 ' || :interval AS interval)
+                ) AS period
+                ORDER BY period
+                """
+            ),
+            {**values, "interval": params.interval},
+        )
+        series = [KpiPoint(period_start=period, value=rounded(value)) for period, value in rows]
+    groups = None
+    group_by = getattr(params, "group_by", None) if isinstance(params, Grouped) else None
+    if group_by:
+        dimension = measure.dimensions[group_by]
+        rows = await session.execute(
+            text(
+                f"SELECT {dimension} AS key, {measure.value} AS value, count(*) "
+                f"{measure.source} GROUP BY 1 ORDER BY 2 DESC NULLS LAST, 1 NULLS LAST"
+            ),
+            values,
+        )
+        groups = [
+            KpiGroup(key=None if key is None else str(key), value=rounded(value), count=count)
+            for key, value, count in rows
+        ]
+    return total, series, groups
+
+
+def result(
+    kpi: str,
+    unit: Any,
+    params: KpiParams,
+    answer: tuple[Decimal | None, list[KpiPoint] | None, list[KpiGroup] | None],
+    currency: str | None = None,
+) -> KpiResult:
+    start, end = params.range
+    value, series, groups = answer
+    return KpiResult(
+        kpi=kpi,
+        unit=unit,
+        currency=currency,
+        start=start,
+        end=end,
+        value=value,
+        series=series,
+        groups=groups,
+    )
+
+
+# --- Sales -------------------------------------------------------------------------------------
+
+_DEAL_DIMENSIONS = {
+    "owner": "d.owner_id::text",
+    "pipeline": "d.pipeline_id::text",
+    "lead_source": "d.source",
+    "industry": "(SELECT c.industry FROM companies c"
+    " WHERE c.workspace_id = d.workspace_id AND c.id = d.company_id)",
+}
+_DEALS = (
+    "FROM deals d JOIN pipeline_stages s ON s.workspace_id = d.workspace_id AND s.id = d.stage_id"
+    " WHERE d.workspace_id = :workspace_id AND d.archived_at IS NULL"
+)
+_CLOSED = _DEALS + " AND s.kind IN ('won', 'lost') AND d.closed_at >= :start AND d.closed_at < :end"
+_WON = _DEALS + " AND s.kind = 'won' AND d.closed_at >= :start AND d.closed_at < :end"
+_OPEN = _DEALS + " AND s.kind = 'open'"
+
+OPEN_VALUE = Measure(_OPEN + " AND d.currency = :currency", "sum(d.amount)", None, _DEAL_DIMENSIONS)
+WEIGHTED_VALUE = Measure(
+    _OPEN + " AND d.currency = :currency",
+    "sum(d.amount * s.probability / 100.0)",
+    None,
+    _DEAL_DIMENSIONS,
+)
+WIN_RATE = Measure(
+    _CLOSED,
+    "count(*) FILTER (WHERE s.kind = 'won')::numeric / NULLIF(count(*), 0)",
+    "d.closed_at",
+    _DEAL_DIMENSIONS,
+)
+DEAL_SIZE = Measure(
+    _WON + " AND d.currency = :currency", "avg(d.amount)", "d.closed_at", _DEAL_DIMENSIONS
+)
+SALES_CYCLE = Measure(
+    _WON,
+    "avg(extract(epoch FROM d.closed_at - d.created_at)) / 86400",
+    "d.closed_at",
+    _DEAL_DIMENSIONS,
+)
+OPEN_DEALS = Measure(_OPEN, "count(*)")
+
+
+async def pipeline_velocity(
+    session: AsyncSession, principal: Principal, params: KpiParams, currency: str
+) -> Decimal | None:
+    binds = {"currency": currency}
+    open_deals, _, _ = await evaluate(session, principal, OPEN_DEALS, params, exact=True)
+    win_rate, _, _ = await evaluate(session, principal, WIN_RATE, params, exact=True)
+    size, _, _ = await evaluate(session, principal, DEAL_SIZE, params, binds, exact=True)
+    cycle, _, _ = await evaluate(session, principal, SALES_CYCLE, params, exact=True)
+    if None in (open_deals, win_rate, size, cycle) or not cycle:
+        return None
+    assert open_deals is not None
+    assert win_rate is not None
+    assert size is not None
+    return rounded(open_deals * win_rate * size / cycle)
+
+
+async def funnel(session: AsyncSession, principal: Principal, params: FunnelParams) -> KpiResult:
+    start, end = params.range
+    rows = (
+        await session.execute(
+            text(
+                """
+                SELECT s.name, s.position, count(DISTINCT h.deal_id)
+                FROM pipeline_stages s
+                LEFT JOIN deal_stage_changes h
+                  ON h.workspace_id = s.workspace_id AND h.to_stage_id = s.id
+                 AND h.changed_at >= :start AND h.changed_at < :end
+                WHERE s.workspace_id = :workspace_id AND s.pipeline_id = :pipeline_id
+                  AND s.kind <> 'lost'
+                GROUP BY s.id, s.name, s.position
+                ORDER BY s.position
+                """
+            ),
+            {
+                "workspace_id": principal.workspace_id,
+                "pipeline_id": params.pipeline_id,
+                "start": start,
+                "end": end,
+            },
+        )
+    ).all()
+    if not rows:
+        raise NotFound(f"No pipeline {params.pipeline_id}.")
+    groups = []
+    previous: int | None = None
+    for name, _, reached in rows:
+        ratio = None if not previous else rounded(Decimal(reached) / previous)
+        groups.append(KpiGroup(key=name, value=Decimal(reached), count=reached, ratio=ratio))
+        previous = reached
+    first, last = rows[0][2], rows[-1][2]
+    overall = rounded(Decimal(last) / first) if first else None
+    return KpiResult(kpi="funnel", unit="ratio", start=start, end=end, value=overall, groups=groups)
+
+
+async def forecast(
+    session: AsyncSession, principal: Principal, params: ForecastParams
+) -> KpiResult:
+    start, end = params.range
+    rows = await session.execute(
+        text(
+            "SELECT to_char(d.expected_close_date, 'YYYY-MM'),"
+            " sum(d.amount * s.probability / 100.0), count(*) "
+            + _OPEN
+            + " AND d.currency = :currency"
+            " AND d.expected_close_date >= CAST(:start AS timestamptz)::date"
+            " AND d.expected_close_date < CAST(:end AS timestamptz)::date"
+            " GROUP BY 1 ORDER BY 1"
+        ),
+        {
+            "workspace_id": principal.workspace_id,
+            "start": start,
+            "end": end,
+            "currency": params.currency,
+        },
+    )
+    groups = [
+        KpiGroup(key=month, value=rounded(value), count=count) for month, value, count in rows
+    ]
+    total = sum((group.value or Decimal(0) for group in groups), Decimal(0)) if groups else None
+    return KpiResult(
+        kpi="forecast",
+        unit="money",
+        currency=params.currency,
+        start=start,
+        end=end,
+        value=rounded(total),
+        groups=groups,
+    )
+
+
+# --- Customers ---------------------------------------------------------------------------------
+
+_ORDER_DIMENSIONS = {
+    "owner": "(SELECT p.owner_id::text FROM contacts p"
+    " WHERE p.workspace_id = o.workspace_id AND p.id = o.contact_id)",
+    "lead_source": "(SELECT p.lead_source FROM contacts p"
+    " WHERE p.workspace_id = o.workspace_id AND p.id = o.contact_id)",
+    "industry": "(SELECT c.industry FROM companies c"
+    " WHERE c.workspace_id = o.workspace_id AND c.id = o.company_id)",
+}
+_SALES = (
+    "FROM orders o WHERE o.workspace_id = :workspace_id AND o.status IN ('paid', 'fulfilled')"
+    " AND o.currency = :currency AND o.placed_at >= :start AND o.placed_at < :end"
+)
+LIFETIME_VALUE = Measure(
+    _SALES,
+    "sum(o.total) / NULLIF(count(DISTINCT o.contact_id), 0)",
+    "o.placed_at",
+    _ORDER_DIMENSIONS,
+)
+ORDER_VALUE = Measure(_SALES, "avg(o.total)", "o.placed_at", _ORDER_DIMENSIONS)
+PURCHASE_FREQUENCY = Measure(
+    _SALES,
+    "count(*)::numeric / NULLIF(count(DISTINCT o.contact_id), 0)",
+    "o.placed_at",
+    _ORDER_DIMENSIONS,
+)
+_PURCHASES = (
+    "FROM orders o WHERE o.workspace_id = :workspace_id AND o.status IN ('paid', 'fulfilled')"
+)
+
+
+async def repeat_purchase_rate(
+    session: AsyncSession, principal: Principal, params: KpiParams
+) -> Decimal | None:
+    start, end = params.range
+    value = await session.scalar(
+        text(
+            "SELECT count(*) FILTER (WHERE orders >= 2)::numeric / NULLIF(count(*), 0) FROM ("
+            f"SELECT count(*) AS orders {_PURCHASES}"
+            " AND o.placed_at >= :start AND o.placed_at < :end GROUP BY o.contact_id) AS buyers"
+        ),
+        {"workspace_id": principal.workspace_id, "start": start, "end": end},
+    )
+    return rounded(value)
+
+
+async def active_customers(
+    session: AsyncSession, principal: Principal, params: KpiParams, settings: Settings
+) -> Decimal | None:
+    _, end = params.range
+    value = await session.scalar(
+        text(
+            f"SELECT count(DISTINCT o.contact_id) {_PURCHASES}"
+            " AND o.placed_at >= CAST(:end AS timestamptz) - make_interval(days => :days)"
+            " AND o.placed_at < :end"
+        ),
+        {"workspace_id": principal.workspace_id, "end": end, "days": settings.churn_inactive_days},
+    )
+    return rounded(value)
+
+
+_ACTIVE_AT = (
+    "SELECT DISTINCT o.contact_id FROM orders o WHERE o.workspace_id = :workspace_id"
+    " AND o.status IN ('paid', 'fulfilled')"
+    " AND o.placed_at >= CAST({at} AS timestamptz) - make_interval(days => :days)"
+    " AND o.placed_at < {at}"
+)
+_CUSTOMER_AT = (
+    "SELECT l.contact_id FROM contact_lifecycle_changes l"
+    " WHERE l.workspace_id = :workspace_id AND l.changed_at < :start"
+    " AND l.to_stage = 'customer' AND NOT EXISTS ("
+    " SELECT 1 FROM contact_lifecycle_changes later WHERE later.workspace_id = l.workspace_id"
+    " AND later.contact_id = l.contact_id AND later.changed_at > l.changed_at"
+    " AND later.changed_at < :start)"
+)
+
+
+async def churn_rate(
+    session: AsyncSession, principal: Principal, params: KpiParams, settings: Settings
+) -> Decimal | None:
+    """Of the customers at the start, the share lost by the end (see the endpoint)."""
+    start, end = params.range
+    if settings.churn_definition == "inactivity":
+        statement = (
+            f"WITH at_start AS ({_ACTIVE_AT.format(at=':start')}),"
+            f" at_end AS ({_ACTIVE_AT.format(at=':end')})"
+            " SELECT count(*) FILTER (WHERE s.contact_id NOT IN (SELECT contact_id FROM at_end))"
+            "::numeric / NULLIF(count(*), 0) FROM at_start s"
+        )
+    else:
+        statement = (
+            f"WITH at_start AS ({_CUSTOMER_AT})"
+            " SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM contact_lifecycle_changes c"
+            " WHERE c.workspace_id = :workspace_id AND c.contact_id = s.contact_id"
+            " AND c.to_stage = 'churned' AND c.changed_at >= :start AND c.changed_at < :end))"
+            "::numeric / NULLIF(count(*), 0) FROM at_start s"
+        )
+    value = await session.scalar(
+        text(statement),
+        {
+            "workspace_id": principal.workspace_id,
+            "start": start,
+            "end": end,
+            "days": settings.churn_inactive_days,
+        },
+    )
+    return rounded(value)
+
+
+async def lifecycle_conversion(
+    session: AsyncSession, principal: Principal, params: ConversionParams
+) -> Decimal | None:
+    start, end = params.range
+    value = await session.scalar(
+        text(
+            "WITH entered AS (SELECT l.contact_id, min(l.changed_at) AS at"
+            " FROM contact_lifecycle_changes l WHERE l.workspace_id = :workspace_id"
+            " AND l.to_stage = :from_stage AND l.changed_at >= :start AND l.changed_at < :end"
+            " GROUP BY l.contact_id)"
+            " SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM contact_lifecycle_changes c"
+            " WHERE c.workspace_id = :workspace_id AND c.contact_id = e.contact_id"
+            " AND c.to_stage = :to_stage AND c.changed_at >= e.at))::numeric"
+            " / NULLIF(count(*), 0) FROM entered e"
+        ),
+        {
+            "workspace_id": principal.workspace_id,
+            "start": start,
+            "end": end,
+            "from_stage": params.from_stage,
+            "to_stage": params.to_stage,
+        },
+    )
+    return rounded(value)
+
+
+# --- Service -----------------------------------------------------------------------------------
+
+_TICKET_DIMENSIONS = {
+    "channel": "t.channel",
+    "priority": "t.priority",
+    "assignee": "t.assignee_id::text",
+}
+_SURVEYS = (
+    "FROM survey_responses r WHERE r.workspace_id = :workspace_id AND r.kind = :kind"
+    " AND r.responded_at >= :start AND r.responded_at < :end"
+)
+NPS = Measure(
+    _SURVEYS,
+    "(100.0 * count(*) FILTER (WHERE r.score >= 9) - 100.0 * count(*) FILTER (WHERE r.score <= 6))"
+    " / NULLIF(count(*), 0)",
+    "r.responded_at",
+)
+CSAT = Measure(_SURVEYS, "avg(r.score)", "r.responded_at")
+_CREATED = (
+    "FROM tickets t WHERE t.workspace_id = :workspace_id"
+    " AND t.created_at >= :start AND t.created_at < :end"
+)
+_PERCENTILE = {"median": "0.5", "p90": "0.9"}
+
+
+def first_response_time(statistic: str) -> Measure:
+    return Measure(
+        _CREATED + " AND t.first_responded_at IS NOT NULL",
+        f"percentile_cont({_PERCENTILE[statistic]}) WITHIN GROUP"
+        " (ORDER BY extract(epoch FROM t.first_responded_at - t.created_at))",
+        "t.created_at",
+        _TICKET_DIMENSIONS,
+    )
+
+
+def resolution_time(statistic: str) -> Measure:
+    return Measure(
+        "FROM tickets t WHERE t.workspace_id = :workspace_id AND t.solved_at IS NOT NULL"
+        " AND t.solved_at >= :start AND t.solved_at < :end",
+        f"percentile_cont({_PERCENTILE[statistic]}) WITHIN GROUP"
+        " (ORDER BY extract(epoch FROM t.solved_at - t.created_at))",
+        "t.solved_at",
+        _TICKET_DIMENSIONS,
+    )
+
+
+SLA_COMPLIANCE = Measure(
+    _CREATED + " AND t.sla_policy_id IS NOT NULL",
+    "count(*) FILTER (WHERE t.sla_breached_at IS NULL)::numeric / NULLIF(count(*), 0)",
+    "t.created_at",
+    _TICKET_DIMENSIONS,
+)
+TICKET_VOLUME = Measure(_CREATED, "count(*)", "t.created_at", _TICKET_DIMENSIONS)
+NEGATIVE_SENTIMENT = Measure(
+    "FROM interactions i WHERE i.workspace_id = :workspace_id AND i.direction = 'inbound'"
+    " AND i.sentiment IS NOT NULL AND i.occurred_at >= :start AND i.occurred_at < :end",
+    "count(*) FILTER (WHERE i.sentiment <= -0.05)::numeric / NULLIF(count(*), 0)",
+    "i.occurred_at",
+    {"kind": "i.kind"},
+)
