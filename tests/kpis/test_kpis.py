@@ -319,6 +319,14 @@ async def test_kpis_see_only_their_workspace_and_refuse_bad_ranges(
         headers=workspace.headers,
     )
     assert_problem(too_long, 422)
+    empty = await _kpi(
+        client, workspace, "sales/pipeline-velocity", "end=2000-01-01T00:00:00Z&currency=EUR"
+    )
+    assert empty["value"] is None
+    anonymous = await client.get(
+        "/v1/kpis/sales/win-rate?start=2026-03-01T00:00:00Z&end=2020-01-01T00:00:00Z"
+    )
+    assert_problem(anonymous, 401)  # credentials are checked before parameters
     unknown = await client.get("/v1/kpis/sales/win-rate?group_by=colour", headers=workspace.headers)
     assert_problem(unknown, 422, field="group_by")
     assert_problem(

@@ -23,6 +23,7 @@ from .schemas import (
     SalesMoneyParams,
     SalesParams,
     TicketParams,
+    VelocityParams,
     VolumeParams,
 )
 from .service import Measure, evaluate, result
@@ -75,9 +76,9 @@ async def _simple(
     SalesMoneyParams,
 )
 async def kpi_pipeline_value(
+    principal: Reader,
     params: Annotated[SalesMoneyParams, Depends(list_params(SalesMoneyParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     return await _simple(
         session, principal, "pipeline_value", "money", service.OPEN_VALUE, params, params.currency
@@ -91,9 +92,9 @@ async def kpi_pipeline_value(
     SalesMoneyParams,
 )
 async def kpi_weighted_pipeline_value(
+    principal: Reader,
     params: Annotated[SalesMoneyParams, Depends(list_params(SalesMoneyParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     return await _simple(
         session,
@@ -113,9 +114,9 @@ async def kpi_weighted_pipeline_value(
     SalesParams,
 )
 async def kpi_win_rate(
+    principal: Reader,
     params: Annotated[SalesParams, Depends(list_params(SalesParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     return await _simple(session, principal, "win_rate", "ratio", service.WIN_RATE, params)
 
@@ -127,9 +128,9 @@ async def kpi_win_rate(
     SalesMoneyParams,
 )
 async def kpi_average_deal_size(
+    principal: Reader,
     params: Annotated[SalesMoneyParams, Depends(list_params(SalesMoneyParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     return await _simple(
         session, principal, "average_deal_size", "money", service.DEAL_SIZE, params, params.currency
@@ -143,9 +144,9 @@ async def kpi_average_deal_size(
     SalesParams,
 )
 async def kpi_sales_cycle(
+    principal: Reader,
     params: Annotated[SalesParams, Depends(list_params(SalesParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     return await _simple(session, principal, "sales_cycle", "days", service.SALES_CYCLE, params)
 
@@ -155,12 +156,12 @@ async def kpi_sales_cycle(
     "Pipeline velocity",
     "(open deals now x win rate x average deal size in `currency`) / average sales cycle in"
     " days, the last three over the range: the value the pipeline brings in per day.",
-    SalesMoneyParams,
+    VelocityParams,
 )
 async def kpi_pipeline_velocity(
-    params: Annotated[SalesMoneyParams, Depends(list_params(SalesMoneyParams))],
-    session: SessionDep,
     principal: Reader,
+    params: Annotated[VelocityParams, Depends(list_params(VelocityParams))],
+    session: SessionDep,
 ) -> KpiResult:
     value = await service.pipeline_velocity(session, principal, params, params.currency)
     return result(
@@ -177,9 +178,9 @@ async def kpi_pipeline_velocity(
     FunnelParams,
 )
 async def kpi_funnel(
+    principal: Reader,
     params: Annotated[FunnelParams, Depends(list_params(FunnelParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     return await service.funnel(session, principal, params)
 
@@ -192,9 +193,9 @@ async def kpi_funnel(
     ForecastParams,
 )
 async def kpi_forecast(
+    principal: Reader,
     params: Annotated[ForecastParams, Depends(list_params(ForecastParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     return await service.forecast(session, principal, params)
 
@@ -210,9 +211,9 @@ async def kpi_forecast(
     ConversionParams,
 )
 async def kpi_lifecycle_conversion(
+    principal: Reader,
     params: Annotated[ConversionParams, Depends(list_params(ConversionParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     value = await service.lifecycle_conversion(session, principal, params)
     return result("lifecycle_conversion", "ratio", params, (value, None, None))
@@ -226,9 +227,9 @@ async def kpi_lifecycle_conversion(
     OrderMoneyParams,
 )
 async def kpi_lifetime_value(
+    principal: Reader,
     params: Annotated[OrderMoneyParams, Depends(list_params(OrderMoneyParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     return await _simple(
         session,
@@ -248,9 +249,9 @@ async def kpi_lifetime_value(
     OrderMoneyParams,
 )
 async def kpi_average_order_value(
+    principal: Reader,
     params: Annotated[OrderMoneyParams, Depends(list_params(OrderMoneyParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     return await _simple(
         session,
@@ -271,9 +272,9 @@ async def kpi_average_order_value(
     OrderMoneyParams,
 )
 async def kpi_purchase_frequency(
+    principal: Reader,
     params: Annotated[OrderMoneyParams, Depends(list_params(OrderMoneyParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     return await _simple(
         session,
@@ -294,9 +295,9 @@ async def kpi_purchase_frequency(
     KpiParams,
 )
 async def kpi_repeat_purchase_rate(
+    principal: Reader,
     params: Annotated[KpiParams, Depends(list_params(KpiParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     value = await service.repeat_purchase_rate(session, principal, params)
     return result("repeat_purchase_rate", "ratio", params, (value, None, None))
@@ -313,9 +314,9 @@ async def kpi_repeat_purchase_rate(
     KpiParams,
 )
 async def kpi_churn_rate(
+    principal: Reader,
     params: Annotated[KpiParams, Depends(list_params(KpiParams))],
     session: SessionDep,
-    principal: Reader,
     request: Request,
 ) -> KpiResult:
     value = await service.churn_rate(session, principal, params, request.app.state.settings)
@@ -329,9 +330,9 @@ async def kpi_churn_rate(
     KpiParams,
 )
 async def kpi_retention_rate(
+    principal: Reader,
     params: Annotated[KpiParams, Depends(list_params(KpiParams))],
     session: SessionDep,
-    principal: Reader,
     request: Request,
 ) -> KpiResult:
     churn = await service.churn_rate(session, principal, params, request.app.state.settings)
@@ -347,9 +348,9 @@ async def kpi_retention_rate(
     KpiParams,
 )
 async def kpi_active_customers(
+    principal: Reader,
     params: Annotated[KpiParams, Depends(list_params(KpiParams))],
     session: SessionDep,
-    principal: Reader,
     request: Request,
 ) -> KpiResult:
     value = await service.active_customers(session, principal, params, request.app.state.settings)
@@ -367,9 +368,9 @@ async def kpi_active_customers(
     KpiParams,
 )
 async def kpi_nps(
+    principal: Reader,
     params: Annotated[KpiParams, Depends(list_params(KpiParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     answer = await evaluate(session, principal, service.NPS, params, {"kind": "nps"})
     return result("nps", "score", params, answer)
@@ -382,9 +383,9 @@ async def kpi_nps(
     KpiParams,
 )
 async def kpi_csat(
+    principal: Reader,
     params: Annotated[KpiParams, Depends(list_params(KpiParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     answer = await evaluate(session, principal, service.CSAT, params, {"kind": "csat"})
     return result("csat", "score", params, answer)
@@ -398,9 +399,9 @@ async def kpi_csat(
     DurationParams,
 )
 async def kpi_first_response_time(
+    principal: Reader,
     params: Annotated[DurationParams, Depends(list_params(DurationParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     measure = service.first_response_time(params.statistic)
     return await _simple(session, principal, "first_response_time", "seconds", measure, params)
@@ -414,9 +415,9 @@ async def kpi_first_response_time(
     DurationParams,
 )
 async def kpi_resolution_time(
+    principal: Reader,
     params: Annotated[DurationParams, Depends(list_params(DurationParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     measure = service.resolution_time(params.statistic)
     return await _simple(session, principal, "resolution_time", "seconds", measure, params)
@@ -430,9 +431,9 @@ async def kpi_resolution_time(
     TicketParams,
 )
 async def kpi_sla_compliance(
+    principal: Reader,
     params: Annotated[TicketParams, Depends(list_params(TicketParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     return await _simple(
         session, principal, "sla_compliance", "ratio", service.SLA_COMPLIANCE, params
@@ -447,9 +448,9 @@ async def kpi_sla_compliance(
     VolumeParams,
 )
 async def kpi_ticket_volume(
+    principal: Reader,
     params: Annotated[VolumeParams, Depends(list_params(VolumeParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     return await _simple(
         session, principal, "ticket_volume", "count", service.TICKET_VOLUME, params
@@ -464,9 +465,9 @@ async def kpi_ticket_volume(
     KpiParams,
 )
 async def kpi_negative_sentiment_share(
+    principal: Reader,
     params: Annotated[KpiParams, Depends(list_params(KpiParams))],
     session: SessionDep,
-    principal: Reader,
 ) -> KpiResult:
     return await _simple(
         session, principal, "negative_sentiment_share", "ratio", service.NEGATIVE_SENTIMENT, params

@@ -61,6 +61,10 @@ class SalesMoneyParams(SalesParams):
     currency: CurrencyCode = Field(description="Only deals in this currency count.")
 
 
+class VelocityParams(KpiParams):
+    currency: CurrencyCode = Field(description="Only deals in this currency count.")
+
+
 class FunnelParams(KpiParams):
     pipeline_id: uuid.UUID
 

@@ -82,7 +82,7 @@ async def evaluate(
         series = [KpiPoint(period_start=period, value=rounded(value)) for period, value in rows]
     groups = None
     group_by = getattr(params, "group_by", None) if isinstance(params, Grouped) else None
-    if group_by:
+    if group_by and group_by in measure.dimensions:
         dimension = measure.dimensions[group_by]
         rows = await session.execute(
             text(
