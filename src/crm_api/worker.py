@@ -1,5 +1,6 @@
-"""The background worker: webhook deliveries, SLA breaches that time alone causes, and
-retention (events past `CRM_EVENT_RETENTION_DAYS`, expired Idempotency-Key records).
+"""The background worker: webhook deliveries, SLA breaches that time alone causes, RFM scores
+of workspaces whose orders changed, and retention (events past `CRM_EVENT_RETENTION_DAYS`,
+expired Idempotency-Key records).
 
 `crm-api worker` runs it on its own; `crm-api serve` runs one in-process unless
 `CRM_RUN_WORKER=false`. Any number may run side by side: every job claims its rows with
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from crm_api.core.config import Settings
 from crm_api.models import Event, IdempotencyKey
 from crm_api.models.base import utcnow
+from crm_api.rfm.service import recompute_stale
 from crm_api.tickets.service import sweep_sla_breaches
 from crm_api.webhooks.delivery import deliver_due
 
@@ -68,6 +70,7 @@ async def run_once(
         delivered += batch
     while await sweep_sla_breaches(sessionmaker) > 0:
         pass
+    await recompute_stale(sessionmaker)
     return delivered
 
 
@@ -82,6 +85,7 @@ async def run_worker(sessionmaker: async_sessionmaker[AsyncSession], settings: S
                 if time.monotonic() - last_sla >= settings.sla_sweep_seconds:
                     while await sweep_sla_breaches(sessionmaker) > 0:
                         pass
+                    await recompute_stale(sessionmaker)
                     last_sla = time.monotonic()
                 if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
                     await purge_expired(sessionmaker, settings)

@@ -148,3 +148,20 @@ class ContactListParams(RecordListParams):
     company_id: uuid.UUID | None = None
     company_industry: str | None = Field(default=None, description="The company's industry.")
     company_domain: str | None = Field(default=None, description="The company's domain.")
+    rfm_segment: (
+        list[
+            Literal[
+                "champions",
+                "loyal",
+                "potential_loyalist",
+                "new_customers",
+                "promising",
+                "need_attention",
+                "at_risk",
+                "cannot_lose",
+                "hibernating",
+                "lost",
+            ]
+        ]
+        | None
+    ) = Field(default=None, description="Customers in these RFM segments (see /v1/rfm).")

@@ -3,7 +3,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func
+from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +18,7 @@ from crm_api.core.filters import record_conditions
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, touch, unique_guard
 from crm_api.custom_fields.values import filter_conditions, validated_values
-from crm_api.models import Contact, LifecycleChange
+from crm_api.models import Contact, ContactRfm, LifecycleChange
 
 from . import repository
 from .schemas import (
@@ -215,6 +215,15 @@ def _conditions(principal: Principal, params: ContactListParams) -> list[ColumnE
             workspace_id, industry=params.company_industry, domain=params.company_domain
         )
         conditions.append(Contact.company_id.in_(companies))
+    if params.rfm_segment:
+        conditions.append(
+            Contact.id.in_(
+                select(ContactRfm.contact_id).where(
+                    ContactRfm.workspace_id == workspace_id,
+                    ContactRfm.segment.in_(params.rfm_segment),
+                )
+            )
+        )
     return conditions
 
 

@@ -2,7 +2,14 @@
 
 from crm_api.models.activity import INTERACTION_KINDS, Interaction, Task
 from crm_api.models.base import Base
-from crm_api.models.commerce import ORDER_STATUSES, Order, OrderLine, Product
+from crm_api.models.commerce import (
+    ORDER_STATUSES,
+    RFM_SEGMENTS,
+    ContactRfm,
+    Order,
+    OrderLine,
+    Product,
+)
 from crm_api.models.company import Company
 from crm_api.models.contact import LIFECYCLE_STAGES, Contact, LifecycleChange
 from crm_api.models.custom_field import CustomFieldDefinition
@@ -73,11 +80,13 @@ __all__ = [
     "LIFECYCLE_STAGES",
     "MEMBER_ROLES",
     "ORDER_STATUSES",
+    "RFM_SEGMENTS",
     "STAGE_KINDS",
     "ApiKey",
     "Base",
     "Company",
     "Contact",
+    "ContactRfm",
     "CustomFieldDefinition",
     "Deal",
     "DealContact",

@@ -104,3 +104,55 @@ class OrderLine(WorkspaceScoped, Base):
         Index("ix_order_lines_order", "workspace_id", "order_id", "position"),
         Index("ix_order_lines_product", "workspace_id", "product_id"),
     )
+
+
+RFM_SEGMENTS = (
+    "champions",
+    "loyal",
+    "potential_loyalist",
+    "new_customers",
+    "promising",
+    "need_attention",
+    "at_risk",
+    "cannot_lose",
+    "hibernating",
+    "lost",
+)
+
+
+class ContactRfm(Base):
+    """A customer's recency, frequency and monetary quintile scores (5 best) and segment, as
+    last computed from paid and fulfilled orders."""
+
+    __tablename__ = "contact_rfm"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    last_order_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recency_days: Mapped[int]
+    frequency: Mapped[int]
+    monetary: Mapped[Decimal] = mapped_column(Numeric(20, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    r_score: Mapped[int]
+    f_score: Mapped[int]
+    m_score: Mapped[int]
+    segment: Mapped[str] = mapped_column(String(32))
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def id(self) -> uuid.UUID:
+        """Keyset pages break ties by this."""
+        return self.contact_id
+
+    __table_args__ = (
+        CheckConstraint(f"segment IN {RFM_SEGMENTS!r}", name="segment"),
+        ForeignKeyConstraint(
+            ["workspace_id", "contact_id"],
+            ["contacts.workspace_id", "contacts.id"],
+            name="fk_contact_rfm_contact",
+            ondelete="CASCADE",
+        ),
+        Index("ix_contact_rfm_segment", "workspace_id", "segment", "contact_id"),
+        Index("ix_contact_rfm_monetary", "workspace_id", "monetary", "contact_id"),
+        Index("ix_contact_rfm_recency", "workspace_id", "recency_days", "contact_id"),
+    )

@@ -34,11 +34,16 @@ class Workspace(Base):
     escalation_sentiment_threshold: Mapped[Decimal] = mapped_column(
         Numeric(4, 3), default=Decimal("-0.5")
     )
+    # The currency RFM's monetary score sums.
+    default_currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    # Orders changed since RFM scores were last computed; the worker recomputes.
+    rfm_stale: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (
         CheckConstraint(
             "escalation_sentiment_threshold BETWEEN -1 AND 1", name="escalation_threshold"
         ),
+        Index("ix_workspaces_rfm_stale", "id", postgresql_where=text("rfm_stale")),
     )
 
 

@@ -18,6 +18,7 @@ from crm_api.core.records import apply_changes, sent_values, touch
 from crm_api.core.schemas import Money
 from crm_api.models import Order, OrderLine, Product
 from crm_api.models.base import utcnow
+from crm_api.rfm.service import mark_stale
 
 from .schemas import OrderCreate, OrderLineRead, OrderListParams, OrderRead, OrderUpdate
 
@@ -146,6 +147,7 @@ async def create_order(session: AsyncSession, principal: Principal, data: OrderC
         for position, (product_id, quantity, unit_price) in enumerate(priced)
     )
     await session.flush()
+    await mark_stale(session, principal.workspace_id)
     record_event(session, principal, "order.created", order.id, await read_order(session, order))
     return order
 
@@ -205,6 +207,8 @@ async def update_order(
     apply_changes(order, changes, frozenset())
     touch(order)
     await session.flush()
+    if moved:
+        await mark_stale(session, principal.workspace_id)
     after = await read_order(session, order)
     record_update(session, principal, "order.updated", order.id, before, after)
     if moved:

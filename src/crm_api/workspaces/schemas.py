@@ -5,7 +5,7 @@ from decimal import Decimal
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from crm_api.core.schemas import InputSchema, ReadSchema, not_null
+from crm_api.core.schemas import CurrencyCode, InputSchema, ReadSchema, not_null
 
 _THRESHOLD = "An inbound customer message scoring this or lower (-1 to 1) escalates its ticket."
 
@@ -14,6 +14,7 @@ class WorkspaceRead(ReadSchema):
     id: uuid.UUID
     name: str
     escalation_sentiment_threshold: Decimal = Field(description=_THRESHOLD)
+    default_currency: str = Field(description="The currency RFM's monetary score sums.")
     created_at: datetime
     updated_at: datetime
     version: int
@@ -25,4 +26,6 @@ class WorkspaceUpdate(InputSchema):
         default=None, ge=-1, le=1, max_digits=4, decimal_places=3, description=_THRESHOLD
     )
 
-    _not_null = not_null("name", "escalation_sentiment_threshold")
+    default_currency: CurrencyCode | SkipJsonSchema[None] = None
+
+    _not_null = not_null("name", "escalation_sentiment_threshold", "default_currency")
