@@ -114,6 +114,16 @@ async def _webhook_delivery(client: AsyncClient, owner: Workspace) -> str:
     return str(test.json()["id"])
 
 
+async def _segment(client: AsyncClient, owner: Workspace) -> str:
+    response = await client.post(
+        "/v1/segments",
+        json={"name": f"s{uuid.uuid4().hex[:6]}", "filters": {"lifecycle_stage": ["lead"]}},
+        headers=owner.headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 async def _product(client: AsyncClient, owner: Workspace) -> str:
     return str((await make_product(client, owner))["id"])
 
@@ -140,6 +150,7 @@ FACTORIES: dict[str, Factory] = {
     "webhook_delivery_id": _webhook_delivery,
     "product_id": _product,
     "order_id": _order,
+    "segment_id": _segment,
 }
 _PATHS: dict[str, dict[str, Any]] = create_app().openapi()["paths"]
 _OPERATIONS_WITH_IDS = [

@@ -32,6 +32,7 @@ from crm_api.orders.router import router as orders_router
 from crm_api.pipelines.router import router as pipelines_router
 from crm_api.products.router import router as products_router
 from crm_api.rfm.router import router as rfm_router
+from crm_api.segments.router import router as segments_router
 from crm_api.sla_policies.router import router as sla_policies_router
 from crm_api.surveys.router import router as surveys_router
 from crm_api.tasks.router import router as tasks_router
@@ -60,6 +61,7 @@ ROUTERS = (
     orders_router,
     kpis_router,
     rfm_router,
+    segments_router,
     timeline_router,
     events_router,
     webhook_endpoints_router,

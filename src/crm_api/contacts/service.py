@@ -239,6 +239,22 @@ async def list_contacts(
     return page_of(rows, sort, params)
 
 
+async def count_contacts(
+    session: AsyncSession, principal: Principal, params: ContactListParams
+) -> int:
+    """How many contacts the list's filters match, counted in SQL."""
+    conditions = _conditions(principal, params)
+    conditions += await filter_conditions(
+        session, principal.workspace_id, "contact", Contact.custom_fields, params.model_extra or {}
+    )
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Contact)
+        .where(Contact.workspace_id == principal.workspace_id, *conditions)
+    )
+    return int(count or 0)
+
+
 async def archive_contact(
     session: AsyncSession,
     principal: Principal,

@@ -11,7 +11,7 @@ from crm_api.models.commerce import (
     Product,
 )
 from crm_api.models.company import Company
-from crm_api.models.contact import LIFECYCLE_STAGES, Contact, LifecycleChange
+from crm_api.models.contact import LIFECYCLE_STAGES, Contact, LifecycleChange, Segment
 from crm_api.models.custom_field import CustomFieldDefinition
 from crm_api.models.event import Event, IdempotencyKey
 from crm_api.models.pipeline import (
@@ -69,6 +69,7 @@ CONSTRAINT_FIELDS = {
     "fk_survey_responses_ticket": "ticket_id",
     "uq_survey_responses_csat": "ticket_id",
     "uq_products_sku": "sku",
+    "uq_segments_name": "name",
     "fk_orders_contact": "contact_id",
     "fk_orders_company": "company_id",
     "fk_order_lines_product": "product_id",
@@ -101,6 +102,7 @@ __all__ = [
     "Pipeline",
     "PipelineStage",
     "Product",
+    "Segment",
     "SlaPolicy",
     "SurveyResponse",
     "Task",

@@ -120,3 +120,19 @@ class LifecycleChange(WorkspaceScoped, Base):
         ),
         Index("ix_contact_lifecycle_changes_to_stage", "workspace_id", "to_stage", "changed_at"),
     )
+
+
+class Segment(WorkspaceScoped, Timestamped, Versioned, Base):
+    """A saved contact filter; its members are whoever matches it when asked."""
+
+    __tablename__ = "segments"
+
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    # The contacts list's query parameters: {"lifecycle_stage": ["customer"], ...}
+    filters: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+    __table_args__ = (
+        Index("uq_segments_name", "workspace_id", "name", unique=True),
+        Index("ix_segments_created_at", "workspace_id", "created_at", "id"),
+    )
