@@ -124,6 +124,22 @@ async def _segment(client: AsyncClient, owner: Workspace) -> str:
     return str(response.json()["id"])
 
 
+async def _lead_scoring_rule(client: AsyncClient, owner: Workspace) -> str:
+    response = await client.post(
+        "/v1/lead-scoring-rules",
+        json={
+            "kind": "attribute",
+            "name": "Web",
+            "points": 5,
+            "field": "lead_source",
+            "value": "web",
+        },
+        headers=owner.headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 async def _product(client: AsyncClient, owner: Workspace) -> str:
     return str((await make_product(client, owner))["id"])
 
@@ -151,6 +167,7 @@ FACTORIES: dict[str, Factory] = {
     "product_id": _product,
     "order_id": _order,
     "segment_id": _segment,
+    "rule_id": _lead_scoring_rule,
 }
 _PATHS: dict[str, dict[str, Any]] = create_app().openapi()["paths"]
 _OPERATIONS_WITH_IDS = [

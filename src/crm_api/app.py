@@ -26,6 +26,7 @@ from crm_api.deals.router import router as deals_router
 from crm_api.events.router import router as events_router
 from crm_api.interactions.router import router as interactions_router
 from crm_api.kpis.router import router as kpis_router
+from crm_api.lead_scoring.router import router as lead_scoring_router
 from crm_api.members.router import router as members_router
 from crm_api.ops.router import router as ops_router
 from crm_api.orders.router import router as orders_router
@@ -62,6 +63,7 @@ ROUTERS = (
     kpis_router,
     rfm_router,
     segments_router,
+    lead_scoring_router,
     timeline_router,
     events_router,
     webhook_endpoints_router,

@@ -1,6 +1,6 @@
 """The background worker: webhook deliveries, SLA breaches that time alone causes, RFM scores
-of workspaces whose orders changed, and retention (events past `CRM_EVENT_RETENTION_DAYS`,
-expired Idempotency-Key records).
+of workspaces whose orders changed, lead scores as interactions age, and retention (events past
+`CRM_EVENT_RETENTION_DAYS`, expired Idempotency-Key records).
 
 `crm-api worker` runs it on its own; `crm-api serve` runs one in-process unless
 `CRM_RUN_WORKER=false`. Any number may run side by side: every job claims its rows with
@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_api.core.config import Settings
+from crm_api.lead_scoring.service import rescore_all
 from crm_api.models import Event, IdempotencyKey
 from crm_api.models.base import utcnow
 from crm_api.rfm.service import recompute_stale
@@ -89,6 +90,7 @@ async def run_worker(sessionmaker: async_sessionmaker[AsyncSession], settings: S
                     last_sla = time.monotonic()
                 if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
                     await purge_expired(sessionmaker, settings)
+                    await rescore_all(sessionmaker)
                     last_maintenance = time.monotonic()
             except Exception:
                 log.exception("worker round failed; trying again")

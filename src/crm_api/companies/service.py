@@ -15,6 +15,7 @@ from crm_api.core.filters import in_range, record_conditions, search_condition
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, split_money, touch, unique_guard
 from crm_api.custom_fields.values import filter_conditions, validated_values
+from crm_api.lead_scoring.service import rescore_company_contacts
 from crm_api.models import Company, Contact, Deal, Interaction, Task, Ticket
 
 from . import repository
@@ -136,6 +137,8 @@ async def update_company(
     async with _domain_guard(session, principal, changes.get("domain", company.domain)):
         apply_changes(company, _columns(changes), _OBJECT_FIELDS)
         touch(company)
+    if "industry" in changes:
+        await rescore_company_contacts(session, principal.workspace_id, company.id)
     after = CompanyRead.of(company)
     record_update(session, principal, "company.updated", company.id, before, after)
     return company

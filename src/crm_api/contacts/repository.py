@@ -33,6 +33,7 @@ SORTABLE = {
     "created_at": Contact.created_at,
     "updated_at": Contact.updated_at,
     "last_name": Contact.last_name,
+    "lead_score": Contact.lead_score,
 }
 
 

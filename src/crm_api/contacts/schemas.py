@@ -102,6 +102,10 @@ class ContactRead(ReadSchema):
     address: Address | None
     tags: list[str]
     custom_fields: dict[str, Any]
+    lead_score: int = Field(
+        description="From the workspace's lead scoring rules; derived, so it changes without a "
+        "new version or event."
+    )
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None
@@ -135,8 +139,17 @@ class ContactListParams(RecordListParams):
     model_config = ConfigDict(extra="allow")
 
     sort: Literal[
-        "created_at", "-created_at", "updated_at", "-updated_at", "last_name", "-last_name"
+        "created_at",
+        "-created_at",
+        "updated_at",
+        "-updated_at",
+        "last_name",
+        "-last_name",
+        "lead_score",
+        "-lead_score",
     ] = "-created_at"
+    lead_score_gte: int | None = None
+    lead_score_lte: int | None = None
     email: str | None = Field(default=None, description="Exact email, ignoring case.")
     phone: str | None = Field(default=None, description="A phone number, exactly as stored.")
     first_name: str | None = None

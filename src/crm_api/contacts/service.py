@@ -14,10 +14,11 @@ from crm_api.core.concurrency import IfMatch
 from crm_api.core.db import violated_constraint
 from crm_api.core.errors import NotFound
 from crm_api.core.events import record_event, record_update
-from crm_api.core.filters import record_conditions
+from crm_api.core.filters import in_range, record_conditions
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, touch, unique_guard
 from crm_api.custom_fields.values import filter_conditions, validated_values
+from crm_api.lead_scoring.service import rescore_contact
 from crm_api.models import Contact, ContactRfm, LifecycleChange
 
 from . import repository
@@ -70,8 +71,9 @@ async def _new_contact(session: AsyncSession, principal: Principal, data: Contac
     return Contact(workspace_id=principal.workspace_id, **values)
 
 
-def _created(session: AsyncSession, principal: Principal, contact: Contact) -> None:
+async def _created(session: AsyncSession, principal: Principal, contact: Contact) -> None:
     _record_stage(session, principal, contact, None)
+    await rescore_contact(session, contact)
     record_event(
         session, principal, "contact.created", contact.id, ContactRead.model_validate(contact)
     )
@@ -83,7 +85,7 @@ async def create_contact(
     contact = await _new_contact(session, principal, data)
     async with _email_guard(session, principal, contact.email):
         session.add(contact)
-    _created(session, principal, contact)
+    await _created(session, principal, contact)
     return contact
 
 
@@ -127,6 +129,7 @@ async def _apply_update(
         touch(contact)
     if contact.lifecycle_stage != previous_stage:
         _record_stage(session, principal, contact, previous_stage)
+    await rescore_contact(session, contact)
     after = ContactRead.model_validate(contact)
     record_update(session, principal, "contact.updated", contact.id, before, after)
     return contact
@@ -176,7 +179,7 @@ async def upsert_contact(
             if violated_constraint(exc)[0] != EMAIL_CONSTRAINT:
                 raise
         else:
-            _created(session, principal, contact)
+            await _created(session, principal, contact)
             return contact, True
         existing = await repository.find_by_email(
             session, principal.workspace_id, data.email, for_update=True
@@ -204,6 +207,7 @@ def _conditions(principal: Principal, params: ContactListParams) -> list[ColumnE
         (Contact.company_id, params.company_id),
     )
     conditions += [column == value for column, value in exact if value is not None]
+    conditions += in_range(Contact.lead_score, params.lead_score_gte, params.lead_score_lte)
     if params.email is not None:
         conditions.append(func.lower(Contact.email) == params.email.lower())
     if params.phone is not None:

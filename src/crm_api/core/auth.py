@@ -54,6 +54,7 @@ class Scope(StrEnum):
     orders_read = "orders:read"
     orders_write = "orders:write"
     kpis_read = "kpis:read"
+    lead_scoring_write = "lead_scoring:write"
 
 
 @dataclass(frozen=True, slots=True)

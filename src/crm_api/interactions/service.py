@@ -11,6 +11,7 @@ from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, touch
+from crm_api.lead_scoring.service import rescore
 from crm_api.models import Interaction
 from crm_api.tickets.service import escalate_on_sentiment
 
@@ -32,6 +33,7 @@ async def create_interaction(
     _score(interaction)
     session.add(interaction)
     await session.flush()
+    await rescore(session, principal.workspace_id, [interaction.contact_id])
     record_event(
         session,
         principal,
@@ -99,11 +101,13 @@ async def update_interaction(
     if not changes:
         return interaction
     before = InteractionRead.model_validate(interaction).model_dump(mode="json")
+    previous_contact = interaction.contact_id
     apply_changes(interaction, changes, frozenset())
     if {"subject", "body", "direction"} & changes.keys():
         _score(interaction)
     touch(interaction)
     await session.flush()
+    await rescore(session, principal.workspace_id, list({previous_contact, interaction.contact_id}))
     after = InteractionRead.model_validate(interaction)
     record_update(session, principal, "interaction.updated", interaction.id, before, after)
     return interaction
@@ -117,4 +121,5 @@ async def delete_interaction(
     snapshot = InteractionRead.model_validate(interaction)
     await session.delete(interaction)
     await session.flush()
+    await rescore(session, principal.workspace_id, [interaction.contact_id])
     record_event(session, principal, "interaction.deleted", interaction_id, snapshot)

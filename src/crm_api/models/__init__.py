@@ -11,7 +11,13 @@ from crm_api.models.commerce import (
     Product,
 )
 from crm_api.models.company import Company
-from crm_api.models.contact import LIFECYCLE_STAGES, Contact, LifecycleChange, Segment
+from crm_api.models.contact import (
+    LIFECYCLE_STAGES,
+    Contact,
+    LeadScoringRule,
+    LifecycleChange,
+    Segment,
+)
 from crm_api.models.custom_field import CustomFieldDefinition
 from crm_api.models.event import Event, IdempotencyKey
 from crm_api.models.pipeline import (
@@ -95,6 +101,7 @@ __all__ = [
     "Event",
     "IdempotencyKey",
     "Interaction",
+    "LeadScoringRule",
     "LifecycleChange",
     "Member",
     "Order",

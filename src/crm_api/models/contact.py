@@ -8,6 +8,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKeyConstraint,
     Index,
+    Integer,
     String,
     Text,
     func,
@@ -47,6 +48,8 @@ class Contact(WorkspaceScoped, Timestamped, Versioned, Base):
     tags: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Derived from the workspace's lead scoring rules; kept current by lead_scoring.service.
+    lead_score: Mapped[int] = mapped_column(Integer, default=0)
     search_text: Mapped[str] = mapped_column(
         Text,
         Computed(
@@ -75,6 +78,7 @@ class Contact(WorkspaceScoped, Timestamped, Versioned, Base):
         Index("ix_contacts_lifecycle_stage", "workspace_id", "lifecycle_stage", "created_at", "id"),
         Index("ix_contacts_company", "workspace_id", "company_id", "created_at", "id"),
         Index("ix_contacts_owner", "workspace_id", "owner_id", "created_at", "id"),
+        Index("ix_contacts_lead_score", "workspace_id", "lead_score", "id"),
         Index(
             "ix_contacts_search_text",
             "workspace_id",
@@ -135,4 +139,31 @@ class Segment(WorkspaceScoped, Timestamped, Versioned, Base):
     __table_args__ = (
         Index("uq_segments_name", "workspace_id", "name", unique=True),
         Index("ix_segments_created_at", "workspace_id", "created_at", "id"),
+    )
+
+
+LEAD_RULE_KINDS = ("attribute", "interaction")
+
+
+class LeadScoringRule(WorkspaceScoped, Timestamped, Versioned, Base):
+    """Points for a contact attribute that matches, or for recent interactions of a kind."""
+
+    __tablename__ = "lead_scoring_rules"
+
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    points: Mapped[int] = mapped_column(Integer)
+    # attribute rules
+    field: Mapped[str | None] = mapped_column(String(100))
+    operator: Mapped[str | None] = mapped_column(String(16))
+    value: Mapped[Any | None] = mapped_column(JSONB)
+    # interaction rules
+    interaction_kind: Mapped[str | None] = mapped_column(String(16))
+    direction: Mapped[str | None] = mapped_column(String(8))
+    within_days: Mapped[int | None] = mapped_column(Integer)
+    max_count: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint(f"kind IN {LEAD_RULE_KINDS!r}", name="kind"),
+        Index("ix_lead_scoring_rules_created_at", "workspace_id", "created_at", "id"),
     )
