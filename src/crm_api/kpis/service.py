@@ -6,6 +6,7 @@ here is a constant of this module; only values travel as bind parameters.
 """
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +47,26 @@ def rounded(value: Any) -> Decimal | None:
     return exact.to_integral_value() if exact == exact.to_integral_value() else exact.normalize()
 
 
+def _periods(start: datetime, end: datetime, interval: str) -> list[datetime]:
+    """The UTC period starts covering [start, end), as date_trunc gives them."""
+    first = start.astimezone(UTC)
+    if interval == "month":
+        current = first.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    else:
+        current = first.replace(hour=0, minute=0, second=0, microsecond=0)
+        if interval == "week":
+            current -= timedelta(days=current.weekday())
+    periods = []
+    while current < end:
+        periods.append(current)
+        if interval == "month":
+            year, month = divmod(current.month, 12)
+            current = current.replace(year=current.year + year, month=month + 1)
+        else:
+            current += timedelta(days=7 if interval == "week" else 1)
+    return periods
+
+
 async def evaluate(
     session: AsyncSession,
     principal: Principal,
@@ -55,47 +76,53 @@ async def evaluate(
     *,
     exact: bool = False,
 ) -> tuple[Decimal | None, list[KpiPoint] | None, list[KpiGroup] | None]:
-    """The measure's value (rounded to 4 places unless ``exact``), series and groups."""
+    """The measure's value (rounded to 4 places unless ``exact``), series and groups, from one
+    scan of its rows: GROUPING SETS give the total, each period and each group together."""
     start, end = params.range
     values = {"workspace_id": principal.workspace_id, "start": start, "end": end, **(binds or {})}
-    raw = await session.scalar(text(f"SELECT {measure.value} {measure.source}"), values)
-    total = (None if raw is None else Decimal(raw)) if exact else rounded(raw)
-    series = None
-    if params.interval and measure.time:
-        rows = await session.execute(
-            text(
-                f"""
-                SELECT period, (
-                    SELECT {measure.value} {measure.source}
-                    AND date_trunc(:interval, {measure.time}, 'UTC') = period
-                )
-                FROM generate_series(
-                    date_trunc(:interval, CAST(:start AS timestamptz), 'UTC'),
-                    CAST(:end AS timestamptz) - interval '1 microsecond',
-                    CAST('1 ' || :interval AS interval)
-                ) AS period
-                ORDER BY period
-                """
-            ),
-            {**values, "interval": params.interval},
-        )
-        series = [KpiPoint(period_start=period, value=rounded(value)) for period, value in rows]
-    groups = None
+    interval = params.interval if measure.time else None
     group_by = getattr(params, "group_by", None) if isinstance(params, Grouped) else None
-    if group_by and group_by in measure.dimensions:
-        dimension = measure.dimensions[group_by]
-        rows = await session.execute(
-            text(
-                f"SELECT {dimension} AS key, {measure.value} AS value, count(*) "
-                f"{measure.source} GROUP BY 1 ORDER BY 2 DESC NULLS LAST, 1 NULLS LAST"
-            ),
-            values,
-        )
-        groups = [
-            KpiGroup(key=None if key is None else str(key), value=rounded(value), count=count)
-            for key, value, count in rows
+    dimension = measure.dimensions.get(group_by) if group_by else None
+    expressions = []
+    if interval:
+        # Inlined, not bound: the same expression must appear three times, and `interval` is
+        # one of day, week, month (validated).
+        expressions.append(f"date_trunc('{interval}', {measure.time}, 'UTC')")
+    if dimension:
+        expressions.append(f"({dimension})::text")
+    period_sql = expressions[0] if interval else "NULL"
+    key_sql = expressions[-1] if dimension else "NULL"
+    level_sql = f"GROUPING({', '.join(expressions)})" if expressions else "0"
+    sets = ", ".join(["()", *(f"({expression})" for expression in expressions)])
+    rows = await session.execute(
+        text(
+            f"SELECT {period_sql} AS period, {key_sql} AS key, {measure.value} AS value,"
+            f" count(*) AS rows, {level_sql} AS level"
+            f" {measure.source} GROUP BY GROUPING SETS ({sets})"
+        ),
+        values,
+    )
+    everything = (1 << len(expressions)) - 1  # GROUPING's bits when all are aggregated away
+    period_bit = 1 << (len(expressions) - 1) if interval else 0
+    total: Decimal | None = None
+    by_period: dict[datetime, Decimal | None] = {}
+    groups: list[KpiGroup] = []
+    for period, key, value, count, level in rows:
+        if level == everything:
+            total = (None if value is None else Decimal(value)) if exact else rounded(value)
+        elif interval and not level & period_bit:
+            by_period[period] = rounded(value)
+        else:
+            groups.append(KpiGroup(key=key, value=rounded(value), count=count))
+    series = None
+    if interval:
+        series = [
+            KpiPoint(period_start=period, value=by_period.get(period))
+            for period in _periods(start, end, interval)
         ]
-    return total, series, groups
+    if dimension:
+        groups.sort(key=lambda group: (group.value is None, -(group.value or 0), group.key or "~"))
+    return total, series, groups if dimension else None
 
 
 def result(
@@ -125,11 +152,11 @@ _DEAL_DIMENSIONS = {
     "owner": "d.owner_id::text",
     "pipeline": "d.pipeline_id::text",
     "lead_source": "d.source",
-    "industry": "(SELECT c.industry FROM companies c"
-    " WHERE c.workspace_id = d.workspace_id AND c.id = d.company_id)",
+    "industry": "c.industry",
 }
 _DEALS = (
     "FROM deals d JOIN pipeline_stages s ON s.workspace_id = d.workspace_id AND s.id = d.stage_id"
+    " LEFT JOIN companies c ON c.workspace_id = d.workspace_id AND c.id = d.company_id"
     " WHERE d.workspace_id = :workspace_id AND d.archived_at IS NULL"
 )
 _CLOSED = _DEALS + " AND s.kind IN ('won', 'lost') AND d.closed_at >= :start AND d.closed_at < :end"
@@ -253,16 +280,17 @@ async def forecast(
 
 # --- Customers ---------------------------------------------------------------------------------
 
+# Left joins on primary keys: PostgreSQL drops them from the plan when no column is used.
 _ORDER_DIMENSIONS = {
-    "owner": "(SELECT p.owner_id::text FROM contacts p"
-    " WHERE p.workspace_id = o.workspace_id AND p.id = o.contact_id)",
-    "lead_source": "(SELECT p.lead_source FROM contacts p"
-    " WHERE p.workspace_id = o.workspace_id AND p.id = o.contact_id)",
-    "industry": "(SELECT c.industry FROM companies c"
-    " WHERE c.workspace_id = o.workspace_id AND c.id = o.company_id)",
+    "owner": "p.owner_id",
+    "lead_source": "p.lead_source",
+    "industry": "c.industry",
 }
 _SALES = (
-    "FROM orders o WHERE o.workspace_id = :workspace_id AND o.status IN ('paid', 'fulfilled')"
+    "FROM orders o"
+    " LEFT JOIN contacts p ON p.workspace_id = o.workspace_id AND p.id = o.contact_id"
+    " LEFT JOIN companies c ON c.workspace_id = o.workspace_id AND c.id = o.company_id"
+    " WHERE o.workspace_id = :workspace_id AND o.status IN ('paid', 'fulfilled')"
     " AND o.currency = :currency AND o.placed_at >= :start AND o.placed_at < :end"
 )
 LIFETIME_VALUE = Measure(
@@ -370,11 +398,12 @@ async def lifecycle_conversion(
             "WITH entered AS (SELECT l.contact_id, min(l.changed_at) AS at"
             " FROM contact_lifecycle_changes l WHERE l.workspace_id = :workspace_id"
             " AND l.to_stage = :from_stage AND l.changed_at >= :start AND l.changed_at < :end"
-            " GROUP BY l.contact_id)"
-            " SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM contact_lifecycle_changes c"
-            " WHERE c.workspace_id = :workspace_id AND c.contact_id = e.contact_id"
-            " AND c.to_stage = :to_stage AND c.changed_at >= e.at))::numeric"
-            " / NULLIF(count(*), 0) FROM entered e"
+            " GROUP BY l.contact_id),"
+            " reached AS (SELECT c.contact_id, max(c.changed_at) AS at"
+            " FROM contact_lifecycle_changes c WHERE c.workspace_id = :workspace_id"
+            " AND c.to_stage = :to_stage GROUP BY c.contact_id)"
+            " SELECT count(r.contact_id) FILTER (WHERE r.at >= e.at)::numeric"
+            " / NULLIF(count(*), 0) FROM entered e LEFT JOIN reached r USING (contact_id)"
         ),
         {
             "workspace_id": principal.workspace_id,

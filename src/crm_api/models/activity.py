@@ -11,6 +11,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -89,6 +90,15 @@ class Interaction(WorkspaceScoped, Timestamped, Versioned, Base):
         Index("ix_interactions_deal", "workspace_id", "deal_id"),
         Index("ix_interactions_member", "workspace_id", "member_id"),
         Index("ix_interactions_sentiment", "workspace_id", "sentiment"),
+        # Inbound scored interactions by time, with their score: the sentiment KPI reads only
+        # this index.
+        Index(
+            "ix_interactions_inbound_sentiment",
+            "workspace_id",
+            "occurred_at",
+            postgresql_include=["sentiment"],
+            postgresql_where=text("direction = 'inbound' AND sentiment IS NOT NULL"),
+        ),
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -105,6 +106,13 @@ class Deal(WorkspaceScoped, Timestamped, Versioned, Base):
         Index("ix_deals_owner", "workspace_id", "owner_id"),
         Index("ix_deals_expected_close_date", "workspace_id", "expected_close_date", "id"),
         Index("ix_deals_amount", "workspace_id", "amount", "id"),
+        # Closed deals by close time: the win rate, deal size and cycle KPIs.
+        Index(
+            "ix_deals_closed_at",
+            "workspace_id",
+            "closed_at",
+            postgresql_where=text("closed_at IS NOT NULL"),
+        ),
         Index(
             "ix_deals_name",
             "workspace_id",

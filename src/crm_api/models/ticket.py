@@ -137,6 +137,12 @@ class Ticket(WorkspaceScoped, Timestamped, Versioned, Base):
         Index(
             "ix_tickets_sla_sweep", "sla_due_at", postgresql_where=text("sla_due_at IS NOT NULL")
         ),
+        Index(
+            "ix_tickets_solved_at",
+            "workspace_id",
+            "solved_at",
+            postgresql_where=text("solved_at IS NOT NULL"),
+        ),
         Index("ix_tickets_sla_policy", "workspace_id", "sla_policy_id", "status"),
         Index("ix_tickets_created_at", "workspace_id", "created_at", "id"),
         Index("ix_tickets_updated_at", "workspace_id", "updated_at", "id"),
