@@ -3,14 +3,15 @@
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_api.core.auth import Principal
 from crm_api.core.db import violated_constraint
-from crm_api.core.errors import Duplicate, field_error
+from crm_api.core.errors import Duplicate, NotFound, field_error
 from crm_api.models.base import utcnow
 
 
@@ -54,6 +55,28 @@ def apply_changes(record: Any, changes: dict[str, Any], merged_fields: frozenset
         if field in merged_fields and value is not None:
             value = merge_patch(getattr(record, field), value) or None
         setattr(record, field, value)
+
+
+Record = TypeVar("Record")
+
+
+async def get_owned(
+    session: AsyncSession,
+    model: type[Record],
+    principal: Principal,
+    record_id: uuid.UUID,
+    label: str,
+    *,
+    for_update: bool = False,
+) -> Record:
+    """The caller's workspace's record by id (locked when asked), or a 404: another
+    workspace's record is indistinguishable from none."""
+    record = await session.get(
+        model, (principal.workspace_id, record_id), with_for_update=for_update
+    )
+    if record is None:
+        raise NotFound(f"No {label} {record_id}.")
+    return record
 
 
 def touch(record: Any) -> None:

@@ -24,11 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
-from crm_api.core.errors import NotFound
 from crm_api.core.events import record_event, record_update
 from crm_api.core.ids import new_id
 from crm_api.core.pagination import page_of, paginate, parse_sort
-from crm_api.core.records import apply_changes, sent_values, touch
+from crm_api.core.records import apply_changes, get_owned, sent_values, touch
 from crm_api.models import Company, Contact, Interaction, LeadScoringRule
 from crm_api.models.base import utcnow
 
@@ -139,12 +138,9 @@ async def create_rule(
 async def get_rule(
     session: AsyncSession, principal: Principal, rule_id: uuid.UUID, *, for_update: bool = False
 ) -> LeadScoringRule:
-    rule = await session.get(
-        LeadScoringRule, (principal.workspace_id, rule_id), with_for_update=for_update
+    return await get_owned(
+        session, LeadScoringRule, principal, rule_id, "lead scoring rule", for_update=for_update
     )
-    if rule is None:
-        raise NotFound(f"No lead scoring rule {rule_id}.")
-    return rule
 
 
 async def list_rules(

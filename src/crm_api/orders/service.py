@@ -9,12 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
-from crm_api.core.errors import Conflict, NotFound, ValidationFailed, field_error
+from crm_api.core.errors import Conflict, ValidationFailed, field_error
 from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range
 from crm_api.core.ids import new_id
 from crm_api.core.pagination import page_of, paginate, parse_sort
-from crm_api.core.records import apply_changes, sent_values, touch
+from crm_api.core.records import apply_changes, get_owned, sent_values, touch
 from crm_api.core.schemas import Money
 from crm_api.models import Order, OrderLine, Product
 from crm_api.models.base import utcnow
@@ -155,10 +155,7 @@ async def create_order(session: AsyncSession, principal: Principal, data: OrderC
 async def get_order(
     session: AsyncSession, principal: Principal, order_id: uuid.UUID, *, for_update: bool = False
 ) -> Order:
-    order = await session.get(Order, (principal.workspace_id, order_id), with_for_update=for_update)
-    if order is None:
-        raise NotFound(f"No order {order_id}.")
-    return order
+    return await get_owned(session, Order, principal, order_id, "order", for_update=for_update)
 
 
 async def list_orders(

@@ -6,11 +6,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
-from crm_api.core.errors import NotFound
 from crm_api.core.events import record_event, record_update
 from crm_api.core.ids import new_id
 from crm_api.core.pagination import page_of, paginate, parse_sort
-from crm_api.core.records import apply_changes, sent_values, split_money, touch, unique_guard
+from crm_api.core.records import (
+    apply_changes,
+    get_owned,
+    sent_values,
+    split_money,
+    touch,
+    unique_guard,
+)
 from crm_api.models import Product
 
 from .schemas import ProductCreate, ProductListParams, ProductRead, ProductUpdate
@@ -51,12 +57,9 @@ async def create_product(
 async def get_product(
     session: AsyncSession, principal: Principal, product_id: uuid.UUID, *, for_update: bool = False
 ) -> Product:
-    product = await session.get(
-        Product, (principal.workspace_id, product_id), with_for_update=for_update
+    return await get_owned(
+        session, Product, principal, product_id, "product", for_update=for_update
     )
-    if product is None:
-        raise NotFound(f"No product {product_id}.")
-    return product
 
 
 async def list_products(

@@ -10,11 +10,11 @@ from crm_api.contacts.schemas import ContactListParams
 from crm_api.contacts.service import count_contacts, list_contacts
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
-from crm_api.core.errors import CRMError, NotFound, ValidationFailed, field_error
+from crm_api.core.errors import CRMError, ValidationFailed, field_error
 from crm_api.core.events import record_event, record_update
 from crm_api.core.ids import new_id
 from crm_api.core.pagination import page_of, paginate, parse_sort
-from crm_api.core.records import apply_changes, sent_values, touch, unique_guard
+from crm_api.core.records import apply_changes, get_owned, sent_values, touch, unique_guard
 from crm_api.models import Segment
 
 from .schemas import (
@@ -94,12 +94,9 @@ async def create_segment(
 async def get_segment(
     session: AsyncSession, principal: Principal, segment_id: uuid.UUID, *, for_update: bool = False
 ) -> Segment:
-    segment = await session.get(
-        Segment, (principal.workspace_id, segment_id), with_for_update=for_update
+    return await get_owned(
+        session, Segment, principal, segment_id, "segment", for_update=for_update
     )
-    if segment is None:
-        raise NotFound(f"No segment {segment_id}.")
-    return segment
 
 
 async def list_segments(

@@ -5,11 +5,11 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
-from crm_api.core.errors import Conflict, NotFound, invalid_field
+from crm_api.core.errors import Conflict, invalid_field
 from crm_api.core.events import record_event
 from crm_api.core.filters import in_range
 from crm_api.core.pagination import page_of, paginate, parse_sort
-from crm_api.core.records import unique_guard
+from crm_api.core.records import get_owned, unique_guard
 from crm_api.models import SurveyResponse, Ticket
 from crm_api.models.base import utcnow
 
@@ -76,10 +76,7 @@ async def create_response(
 async def get_response(
     session: AsyncSession, principal: Principal, response_id: uuid.UUID
 ) -> SurveyResponse:
-    response = await session.get(SurveyResponse, (principal.workspace_id, response_id))
-    if response is None:
-        raise NotFound(f"No survey response {response_id}.")
-    return response
+    return await get_owned(session, SurveyResponse, principal, response_id, "survey response")
 
 
 async def list_responses(

@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
-from crm_api.core.errors import Conflict, NotFound
+from crm_api.core.errors import Conflict
 from crm_api.core.events import record_event, record_update
 from crm_api.core.ids import new_id
 from crm_api.core.pagination import page_of, paginate, parse_sort
-from crm_api.core.records import apply_changes, sent_values, touch
+from crm_api.core.records import apply_changes, get_owned, sent_values, touch
 from crm_api.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from crm_api.models.base import utcnow
 
@@ -58,12 +58,9 @@ async def create_endpoint(
 async def get_endpoint(
     session: AsyncSession, principal: Principal, endpoint_id: uuid.UUID, *, for_update: bool = False
 ) -> WebhookEndpoint:
-    endpoint = await session.get(
-        WebhookEndpoint, (principal.workspace_id, endpoint_id), with_for_update=for_update
+    return await get_owned(
+        session, WebhookEndpoint, principal, endpoint_id, "webhook endpoint", for_update=for_update
     )
-    if endpoint is None:
-        raise NotFound(f"No webhook endpoint {endpoint_id}.")
-    return endpoint
 
 
 async def list_endpoints(
@@ -244,10 +241,7 @@ async def list_deliveries(
 async def get_delivery(
     session: AsyncSession, principal: Principal, delivery_id: uuid.UUID
 ) -> WebhookDelivery:
-    delivery = await session.get(WebhookDelivery, (principal.workspace_id, delivery_id))
-    if delivery is None:
-        raise NotFound(f"No webhook delivery {delivery_id}.")
-    return delivery
+    return await get_owned(session, WebhookDelivery, principal, delivery_id, "webhook delivery")
 
 
 async def list_attempts(
