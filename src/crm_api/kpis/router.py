@@ -1,6 +1,7 @@
 """`/v1/kpis/...`: each KPI with its formula in its description."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -51,104 +52,199 @@ def _route(
     )
 
 
-async def _simple(
-    session: SessionDep,
-    principal: Principal,
-    kpi: str,
-    unit: str,
-    measure: Measure,
-    params: KpiParams,
-    currency: str | None = None,
-) -> KpiResult:
-    binds = {"currency": currency} if currency else None
-    answer = await evaluate(session, principal, measure, params, binds)
-    return result(kpi, unit, params, answer, currency)
+@dataclass(frozen=True)
+class Simple:
+    """A KPI that is one measure: its route, answer and formula."""
+
+    path: str
+    kpi: str
+    unit: str
+    summary: str
+    formula: str
+    params: type[KpiParams]
+    measure: Measure | Callable[[Any], Measure]
+    kind: str | None = None  # the survey kind a survey KPI reads
+
+
+SIMPLE = (
+    Simple(
+        "/sales/pipeline-value",
+        "pipeline_value",
+        "money",
+        "Open pipeline value",
+        "sum(amount) of open deals (stage kind `open`, not archived) in `currency`, as of now; the"
+        " time range does not apply.",
+        SalesMoneyParams,
+        service.OPEN_VALUE,
+    ),
+    Simple(
+        "/sales/weighted-pipeline-value",
+        "weighted_pipeline_value",
+        "money",
+        "Probability-weighted pipeline value",
+        "sum(amount x stage probability / 100) of open deals in `currency`, as of now.",
+        SalesMoneyParams,
+        service.WEIGHTED_VALUE,
+    ),
+    Simple(
+        "/sales/win-rate",
+        "win_rate",
+        "ratio",
+        "Win rate",
+        "won / (won + lost), over deals closed (closed_at) in the range." + _RANGE,
+        SalesParams,
+        service.WIN_RATE,
+    ),
+    Simple(
+        "/sales/average-deal-size",
+        "average_deal_size",
+        "money",
+        "Average deal size",
+        "avg(amount) of deals won in the range, in `currency`." + _RANGE,
+        SalesMoneyParams,
+        service.DEAL_SIZE,
+    ),
+    Simple(
+        "/sales/sales-cycle",
+        "sales_cycle",
+        "days",
+        "Average sales cycle length",
+        "avg(closed_at - created_at) in days, of deals won in the range." + _RANGE,
+        SalesParams,
+        service.SALES_CYCLE,
+    ),
+    Simple(
+        "/customers/lifetime-value",
+        "lifetime_value",
+        "money",
+        "Customer lifetime value (historical)",
+        "sum(total) / count(distinct contact) over paid and fulfilled orders in `currency` placed"
+        " in the range: revenue per purchasing customer (a wide range gives the lifetime)."
+        + _RANGE,
+        OrderMoneyParams,
+        service.LIFETIME_VALUE,
+    ),
+    Simple(
+        "/customers/average-order-value",
+        "average_order_value",
+        "money",
+        "Average order value",
+        "avg(total) of paid and fulfilled orders in `currency` placed in the range." + _RANGE,
+        OrderMoneyParams,
+        service.ORDER_VALUE,
+    ),
+    Simple(
+        "/customers/purchase-frequency",
+        "purchase_frequency",
+        "ratio",
+        "Purchase frequency",
+        "orders / distinct purchasing contacts, over paid and fulfilled orders in `currency` placed"
+        " in the range." + _RANGE,
+        OrderMoneyParams,
+        service.PURCHASE_FREQUENCY,
+    ),
+    Simple(
+        "/service/nps",
+        "nps",
+        "score",
+        "Net Promoter Score",
+        "100 x (promoters (9-10) - detractors (0-6)) / responses, over NPS responses in the range"
+        " (-100 to 100)." + _RANGE,
+        KpiParams,
+        service.NPS,
+        kind="nps",
+    ),
+    Simple(
+        "/service/csat",
+        "csat",
+        "score",
+        "CSAT average",
+        "avg(score) of CSAT ratings (1-5) given in the range." + _RANGE,
+        KpiParams,
+        service.CSAT,
+        kind="csat",
+    ),
+    Simple(
+        "/service/first-response-time",
+        "first_response_time",
+        "seconds",
+        "First response time",
+        "The median (or `statistic=p90`) of first_responded_at - created_at in seconds, over"
+        " tickets created in the range that have had a first reply." + _RANGE,
+        DurationParams,
+        lambda params: service.first_response_time(params.statistic),
+    ),
+    Simple(
+        "/service/resolution-time",
+        "resolution_time",
+        "seconds",
+        "Resolution time",
+        "The median (or `statistic=p90`) of solved_at - created_at in seconds, over tickets solved"
+        " in the range (wall-clock time)." + _RANGE,
+        DurationParams,
+        lambda params: service.resolution_time(params.statistic),
+    ),
+    Simple(
+        "/service/sla-compliance",
+        "sla_compliance",
+        "ratio",
+        "SLA compliance rate",
+        "Of the tickets created in the range under an SLA policy, the share with no target"
+        " breached." + _RANGE,
+        TicketParams,
+        service.SLA_COMPLIANCE,
+    ),
+    Simple(
+        "/service/ticket-volume",
+        "ticket_volume",
+        "count",
+        "Ticket volume",
+        "count(*) of tickets created in the range; `group_by=channel` or `priority` breaks it"
+        " down." + _RANGE,
+        VolumeParams,
+        service.TICKET_VOLUME,
+    ),
+    Simple(
+        "/service/negative-sentiment-share",
+        "negative_sentiment_share",
+        "ratio",
+        "Share of negative inbound interactions",
+        "Of the inbound interactions in the range with a sentiment score, the share scoring -0.05"
+        " or lower (VADER's threshold for negative)." + _RANGE,
+        KpiParams,
+        service.NEGATIVE_SENTIMENT,
+    ),
+)
+
+
+def _register(spec: Simple) -> None:
+    async def endpoint(
+        principal: Reader,
+        session: SessionDep,
+        params: Any = Depends(list_params(spec.params)),
+    ) -> KpiResult:
+        measure = spec.measure if isinstance(spec.measure, Measure) else spec.measure(params)
+        currency = getattr(params, "currency", None)
+        binds = {"currency": currency, "kind": spec.kind}
+        answer = await evaluate(session, principal, measure, params, binds)
+        return result(spec.kpi, spec.unit, params, answer, currency)
+
+    router.add_api_route(
+        spec.path,
+        endpoint,
+        methods=["GET"],
+        name=f"kpi_{spec.kpi}",
+        summary=spec.summary,
+        description=spec.formula,
+        openapi_extra=documented_params(spec.params),
+    )
+
+
+for simple in SIMPLE:
+    _register(simple)
 
 
 # --- Sales -------------------------------------------------------------------------------------
-
-
-@_route(
-    "/sales/pipeline-value",
-    "Open pipeline value",
-    "sum(amount) of open deals (stage kind `open`, not archived) in `currency`, as of now; the"
-    " time range does not apply.",
-    SalesMoneyParams,
-)
-async def kpi_pipeline_value(
-    principal: Reader,
-    params: Annotated[SalesMoneyParams, Depends(list_params(SalesMoneyParams))],
-    session: SessionDep,
-) -> KpiResult:
-    return await _simple(
-        session, principal, "pipeline_value", "money", service.OPEN_VALUE, params, params.currency
-    )
-
-
-@_route(
-    "/sales/weighted-pipeline-value",
-    "Probability-weighted pipeline value",
-    "sum(amount x stage probability / 100) of open deals in `currency`, as of now.",
-    SalesMoneyParams,
-)
-async def kpi_weighted_pipeline_value(
-    principal: Reader,
-    params: Annotated[SalesMoneyParams, Depends(list_params(SalesMoneyParams))],
-    session: SessionDep,
-) -> KpiResult:
-    return await _simple(
-        session,
-        principal,
-        "weighted_pipeline_value",
-        "money",
-        service.WEIGHTED_VALUE,
-        params,
-        params.currency,
-    )
-
-
-@_route(
-    "/sales/win-rate",
-    "Win rate",
-    "won / (won + lost), over deals closed (closed_at) in the range." + _RANGE,
-    SalesParams,
-)
-async def kpi_win_rate(
-    principal: Reader,
-    params: Annotated[SalesParams, Depends(list_params(SalesParams))],
-    session: SessionDep,
-) -> KpiResult:
-    return await _simple(session, principal, "win_rate", "ratio", service.WIN_RATE, params)
-
-
-@_route(
-    "/sales/average-deal-size",
-    "Average deal size",
-    "avg(amount) of deals won in the range, in `currency`." + _RANGE,
-    SalesMoneyParams,
-)
-async def kpi_average_deal_size(
-    principal: Reader,
-    params: Annotated[SalesMoneyParams, Depends(list_params(SalesMoneyParams))],
-    session: SessionDep,
-) -> KpiResult:
-    return await _simple(
-        session, principal, "average_deal_size", "money", service.DEAL_SIZE, params, params.currency
-    )
-
-
-@_route(
-    "/sales/sales-cycle",
-    "Average sales cycle length",
-    "avg(closed_at - created_at) in days, of deals won in the range." + _RANGE,
-    SalesParams,
-)
-async def kpi_sales_cycle(
-    principal: Reader,
-    params: Annotated[SalesParams, Depends(list_params(SalesParams))],
-    session: SessionDep,
-) -> KpiResult:
-    return await _simple(session, principal, "sales_cycle", "days", service.SALES_CYCLE, params)
 
 
 @_route(
@@ -217,74 +313,6 @@ async def kpi_lifecycle_conversion(
 ) -> KpiResult:
     value = await service.lifecycle_conversion(session, principal, params)
     return result("lifecycle_conversion", "ratio", params, (value, None, None))
-
-
-@_route(
-    "/customers/lifetime-value",
-    "Customer lifetime value (historical)",
-    "sum(total) / count(distinct contact) over paid and fulfilled orders in `currency` placed"
-    " in the range: revenue per purchasing customer (a wide range gives the lifetime)." + _RANGE,
-    OrderMoneyParams,
-)
-async def kpi_lifetime_value(
-    principal: Reader,
-    params: Annotated[OrderMoneyParams, Depends(list_params(OrderMoneyParams))],
-    session: SessionDep,
-) -> KpiResult:
-    return await _simple(
-        session,
-        principal,
-        "lifetime_value",
-        "money",
-        service.LIFETIME_VALUE,
-        params,
-        params.currency,
-    )
-
-
-@_route(
-    "/customers/average-order-value",
-    "Average order value",
-    "avg(total) of paid and fulfilled orders in `currency` placed in the range." + _RANGE,
-    OrderMoneyParams,
-)
-async def kpi_average_order_value(
-    principal: Reader,
-    params: Annotated[OrderMoneyParams, Depends(list_params(OrderMoneyParams))],
-    session: SessionDep,
-) -> KpiResult:
-    return await _simple(
-        session,
-        principal,
-        "average_order_value",
-        "money",
-        service.ORDER_VALUE,
-        params,
-        params.currency,
-    )
-
-
-@_route(
-    "/customers/purchase-frequency",
-    "Purchase frequency",
-    "orders / distinct purchasing contacts, over paid and fulfilled orders in `currency` placed"
-    " in the range." + _RANGE,
-    OrderMoneyParams,
-)
-async def kpi_purchase_frequency(
-    principal: Reader,
-    params: Annotated[OrderMoneyParams, Depends(list_params(OrderMoneyParams))],
-    session: SessionDep,
-) -> KpiResult:
-    return await _simple(
-        session,
-        principal,
-        "purchase_frequency",
-        "ratio",
-        service.PURCHASE_FREQUENCY,
-        params,
-        params.currency,
-    )
 
 
 @_route(
@@ -358,117 +386,3 @@ async def kpi_active_customers(
 
 
 # --- Service -----------------------------------------------------------------------------------
-
-
-@_route(
-    "/service/nps",
-    "Net Promoter Score",
-    "100 x (promoters (9-10) - detractors (0-6)) / responses, over NPS responses in the range"
-    " (-100 to 100)." + _RANGE,
-    KpiParams,
-)
-async def kpi_nps(
-    principal: Reader,
-    params: Annotated[KpiParams, Depends(list_params(KpiParams))],
-    session: SessionDep,
-) -> KpiResult:
-    answer = await evaluate(session, principal, service.NPS, params, {"kind": "nps"})
-    return result("nps", "score", params, answer)
-
-
-@_route(
-    "/service/csat",
-    "CSAT average",
-    "avg(score) of CSAT ratings (1-5) given in the range." + _RANGE,
-    KpiParams,
-)
-async def kpi_csat(
-    principal: Reader,
-    params: Annotated[KpiParams, Depends(list_params(KpiParams))],
-    session: SessionDep,
-) -> KpiResult:
-    answer = await evaluate(session, principal, service.CSAT, params, {"kind": "csat"})
-    return result("csat", "score", params, answer)
-
-
-@_route(
-    "/service/first-response-time",
-    "First response time",
-    "The median (or `statistic=p90`) of first_responded_at - created_at in seconds, over"
-    " tickets created in the range that have had a first reply." + _RANGE,
-    DurationParams,
-)
-async def kpi_first_response_time(
-    principal: Reader,
-    params: Annotated[DurationParams, Depends(list_params(DurationParams))],
-    session: SessionDep,
-) -> KpiResult:
-    measure = service.first_response_time(params.statistic)
-    return await _simple(session, principal, "first_response_time", "seconds", measure, params)
-
-
-@_route(
-    "/service/resolution-time",
-    "Resolution time",
-    "The median (or `statistic=p90`) of solved_at - created_at in seconds, over tickets solved"
-    " in the range (wall-clock time)." + _RANGE,
-    DurationParams,
-)
-async def kpi_resolution_time(
-    principal: Reader,
-    params: Annotated[DurationParams, Depends(list_params(DurationParams))],
-    session: SessionDep,
-) -> KpiResult:
-    measure = service.resolution_time(params.statistic)
-    return await _simple(session, principal, "resolution_time", "seconds", measure, params)
-
-
-@_route(
-    "/service/sla-compliance",
-    "SLA compliance rate",
-    "Of the tickets created in the range under an SLA policy, the share with no target"
-    " breached." + _RANGE,
-    TicketParams,
-)
-async def kpi_sla_compliance(
-    principal: Reader,
-    params: Annotated[TicketParams, Depends(list_params(TicketParams))],
-    session: SessionDep,
-) -> KpiResult:
-    return await _simple(
-        session, principal, "sla_compliance", "ratio", service.SLA_COMPLIANCE, params
-    )
-
-
-@_route(
-    "/service/ticket-volume",
-    "Ticket volume",
-    "count(*) of tickets created in the range; `group_by=channel` or `priority` breaks it"
-    " down." + _RANGE,
-    VolumeParams,
-)
-async def kpi_ticket_volume(
-    principal: Reader,
-    params: Annotated[VolumeParams, Depends(list_params(VolumeParams))],
-    session: SessionDep,
-) -> KpiResult:
-    return await _simple(
-        session, principal, "ticket_volume", "count", service.TICKET_VOLUME, params
-    )
-
-
-@_route(
-    "/service/negative-sentiment-share",
-    "Share of negative inbound interactions",
-    "Of the inbound interactions in the range with a sentiment score, the share scoring -0.05"
-    " or lower (VADER's threshold for negative)." + _RANGE,
-    KpiParams,
-)
-async def kpi_negative_sentiment_share(
-    principal: Reader,
-    params: Annotated[KpiParams, Depends(list_params(KpiParams))],
-    session: SessionDep,
-) -> KpiResult:
-    return await _simple(
-        session, principal, "negative_sentiment_share", "ratio", service.NEGATIVE_SENTIMENT, params
-    )
