@@ -147,7 +147,7 @@ async def test_retries_after_500_and_timeout_then_succeeds(
     receiver: Receiver,
     outbound: httpx.AsyncClient,
 ) -> None:
-    receiver.reply("flaky", Reply(500), Reply(200, delay=2.0))
+    receiver.reply("flaky", Reply(500), Reply(200, delay=4.0))
     endpoint = await _endpoint(hook_client, hooked, receiver.url("flaky"), "contact.created")
     await make_contact(hook_client, hooked)
     sessionmaker = hook_app.state.sessionmaker
@@ -157,7 +157,7 @@ async def test_retries_after_500_and_timeout_then_succeeds(
     await deliver_due(sessionmaker, hook_settings, outbound)  # the retry waits about 5 s
     assert len(receiver.got("flaky")) == 1
     with _later(seconds=6):
-        await deliver_due(sessionmaker, hook_settings, outbound)  # times out after 0.5 s
+        await deliver_due(sessionmaker, hook_settings, outbound)  # times out after 2 s
     with _later(minutes=6):
         await deliver_due(sessionmaker, hook_settings, outbound)
     [delivery] = await _deliveries(hook_client, hooked, endpoint)
