@@ -20,7 +20,13 @@ from crm_api.core.config import Settings
 from crm_api.core.events import record_event
 from crm_api.models import Event, WebhookDelivery, WebhookEndpoint
 from crm_api.models.base import utcnow
-from crm_api.webhooks.delivery import RefusedDestination, check_destination, claim, deliver_due
+from crm_api.webhooks.delivery import (
+    RefusedDestination,
+    check_destination,
+    claim,
+    deliver_due,
+    pinned,
+)
 from crm_api.webhooks.schemas import ReplayResult
 from tests.factories import Workspace, make_contact
 from tests.problems import assert_problem
@@ -85,6 +91,7 @@ async def test_events_are_delivered_signed_per_standard_webhooks(
 
     await deliver_due(hook_app.state.sessionmaker, hook_settings, outbound)
     [request] = receiver.got("contacts")
+    assert request.headers["host"] == f"127.0.0.1:{receiver.port}"
     payload = Webhook(endpoint["secret"]).verify(request.body, request.headers)
     assert payload["type"] == "contact.created"
     assert payload["data"]["id"] == contact["id"]
@@ -447,3 +454,23 @@ async def test_endpoints_are_validated(hook_client: httpx.AsyncClient, hooked: W
         headers=hooked.headers,
     )
     assert_problem(replay, 422, field="since")
+
+
+def test_requests_are_pinned_to_the_checked_address() -> None:
+    target, headers, extensions = pinned("https://hooks.example:8443/in?x=1", "203.0.113.7")
+    assert target == "https://203.0.113.7:8443/in?x=1"
+    assert headers == {"host": "hooks.example:8443"}
+    assert extensions == {"sni_hostname": "hooks.example"}  # TLS still checks the name
+    target, headers, extensions = pinned("http://hooks.example/in", "2001:db8::1")
+    assert (target, headers, extensions) == (
+        "http://[2001:db8::1]/in",
+        {"host": "hooks.example"},
+        {},
+    )
+
+
+async def test_a_name_is_checked_and_pinned_once() -> None:
+    address = await check_destination("http://localhost:1/x", ["127.0.0.0/8", "::1/128"])
+    assert address in {"127.0.0.1", "::1"}
+    with pytest.raises(RefusedDestination):
+        await check_destination("http://localhost:1/x", [])

@@ -138,9 +138,10 @@ class RefusedDestination(Exception):
     pass
 
 
-async def check_destination(url: str, allowed: list[str]) -> None:
+async def check_destination(url: str, allowed: list[str]) -> str:
     """Refuse private, loopback, link-local and other non-public addresses (as resolved now)
-    unless they fall in an allowed network."""
+    unless they fall in an allowed network. Returns the address checked, which the request
+    then connects to, so a second lookup cannot answer differently (DNS rebinding)."""
     parts = urlsplit(url)
     host = parts.hostname
     if parts.scheme not in {"http", "https"} or not host:
@@ -157,6 +158,22 @@ async def check_destination(url: str, allowed: list[str]) -> None:
             continue
         if not address.is_global or address.is_multicast:
             raise RefusedDestination(f"{host} resolves to a non-public address ({address})")
+    if not infos:
+        raise RefusedDestination(f"{host} has no address")
+    return str(infos[0][4][0])
+
+
+def pinned(url: str, address: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The URL aimed at ``address``, the Host header it needs, and for https the name the TLS
+    handshake and the certificate check use."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    target = parts._replace(netloc=netloc).geturl()
+    original = parts.netloc.rsplit("@", 1)[-1]
+    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return target, {"host": original}, extensions
 
 
 def _retry_after(response: httpx.Response, now: datetime) -> timedelta | None:
@@ -186,18 +203,20 @@ async def send(
         return int((time.perf_counter() - clock) * 1000)
 
     try:
-        await check_destination(endpoint.url, settings.webhook_allowed_networks)
+        address = await check_destination(endpoint.url, settings.webhook_allowed_networks)
     except RefusedDestination as exc:
         return Outcome(started_at, elapsed_ms(), error=f"refused: {exc}")
     body = orjson.dumps(event_payload(event)).decode()
     headers = signed_headers(signing_secrets(endpoint, started_at), str(event.id), started_at, body)
+    target, host_header, extensions = pinned(endpoint.url, address)
     try:
         response = await client.post(
-            endpoint.url,
+            target,
             content=body,
-            headers=headers,
+            headers={**headers, **host_header},
             timeout=settings.webhook_timeout_seconds,
             follow_redirects=False,
+            extensions=extensions,
         )
     except httpx.TimeoutException:
         return Outcome(started_at, elapsed_ms(), error="timeout")
