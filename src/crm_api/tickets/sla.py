@@ -37,6 +37,15 @@ class Clock:
     breached_at: datetime | None  # due_at, when it passed before the clock stopped
 
 
+def policy_calendar(policy: SlaPolicy) -> BusinessCalendar | None:
+    """The policy's calendar, parsed once per loaded policy (a page of tickets shares it)."""
+    cached: tuple[int, BusinessCalendar | None] | None = policy.__dict__.get("_calendar")
+    if cached is None or cached[0] != policy.version:
+        cached = (policy.version, calendar_of(policy.business_hours))
+        policy.__dict__["_calendar"] = cached
+    return cached[1]
+
+
 def calendar_of(business_hours: Mapping[str, Any] | None) -> BusinessCalendar | None:
     """The business calendar a policy stores, or None for calendar time."""
     if business_hours is None:
@@ -83,7 +92,7 @@ def met_at(ticket: Ticket, target: Target) -> datetime | None:
 def evaluate(
     policy: SlaPolicy, ticket: Ticket, history: Sequence[tuple[str, datetime]], now: datetime
 ) -> list[Clock]:
-    calendar = calendar_of(policy.business_hours)
+    calendar = policy_calendar(policy)
     pauses = pauses_of(history)
     clocks = []
     for target in TARGETS:
@@ -149,7 +158,7 @@ def view(ticket: Ticket, now: datetime) -> dict[str, Any] | None:
     policy = ticket.sla_policy
     if policy is None:
         return None
-    calendar = calendar_of(policy.business_hours)
+    calendar = policy_calendar(policy)
     block: dict[str, Any] = {"policy_id": policy.id}
     for target in TARGETS:
         stored = ticket.sla_clocks.get(target)

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
-from sqlalchemy import text, update
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 
@@ -343,17 +343,3 @@ async def deliver_due(
     claims = await claim(sessionmaker, settings, limit)
     await asyncio.gather(*(attempt(sessionmaker, settings, client, each) for each in claims))
     return len(claims)
-
-
-async def retry_now(session: AsyncSession, delivery: WebhookDelivery) -> None:
-    """A failed (or waiting) delivery is due again at once; if that attempt fails, retries
-    go on where the schedule left off (none, after the last)."""
-    await session.execute(
-        update(WebhookDelivery)
-        .where(
-            WebhookDelivery.workspace_id == delivery.workspace_id,
-            WebhookDelivery.id == delivery.id,
-        )
-        .values(status="pending", next_attempt_at=utcnow(), completed_at=None, locked_until=None)
-        .execution_options(synchronize_session="fetch")
-    )

@@ -17,7 +17,6 @@ from crm_api.core.records import apply_changes, get_owned, sent_values, touch
 from crm_api.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from crm_api.models.base import utcnow
 
-from .delivery import retry_now
 from .schemas import (
     ReplayRequest,
     RotatedSecret,
@@ -263,9 +262,13 @@ async def list_attempts(
 async def retry_delivery(
     session: AsyncSession, principal: Principal, delivery_id: uuid.UUID
 ) -> WebhookDelivery:
-    delivery = await get_delivery(session, principal, delivery_id)
+    """Due again at once; if that attempt fails, retries go on where the schedule left off
+    (none, after the last). An attempt in flight keeps its lease: nothing is sent twice."""
+    delivery = await get_owned(
+        session, WebhookDelivery, principal, delivery_id, "webhook delivery", for_update=True
+    )
     if delivery.status == "succeeded":
         raise Conflict("The delivery already succeeded; replay the endpoint to send it again.")
-    await retry_now(session, delivery)
-    await session.refresh(delivery)
+    delivery.status, delivery.next_attempt_at, delivery.completed_at = "pending", utcnow(), None
+    await session.flush()
     return delivery
