@@ -7,7 +7,7 @@ one test is left for the next one's worker.
 
 import asyncio
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from crm_api.core.config import Settings
 from crm_api.models import Workspace as WorkspaceRow
+from crm_api.webhooks.delivery import deliver_due
 from tests.conftest import make_app
 from tests.factories import Workspace, new_workspace
 
@@ -105,6 +106,21 @@ async def outbound() -> AsyncIterator[httpx.AsyncClient]:
     """The worker's HTTP client."""
     async with httpx.AsyncClient() as client:
         yield client
+
+
+Deliver = Callable[[], Awaitable[int]]
+
+
+@pytest_asyncio.fixture
+async def deliver(
+    hook_app: FastAPI, hook_settings: Settings, outbound: httpx.AsyncClient
+) -> Deliver:
+    """One round of the worker's delivery job, as `crm-api worker` runs it."""
+
+    async def run() -> int:
+        return await deliver_due(hook_app.state.sessionmaker, hook_settings, outbound)
+
+    return run
 
 
 @pytest_asyncio.fixture

@@ -30,7 +30,7 @@ from crm_api.webhooks.delivery import (
 from crm_api.webhooks.schemas import ReplayResult
 from tests.factories import Workspace, make_contact
 from tests.problems import assert_problem
-from tests.webhooks.conftest import Receiver, Reply
+from tests.webhooks.conftest import Deliver, Receiver, Reply
 
 
 async def _endpoint(
@@ -73,12 +73,7 @@ def _later(**delta: float) -> time_machine.travel:
 
 
 async def test_events_are_delivered_signed_per_standard_webhooks(
-    hook_app: FastAPI,
-    hook_settings: Settings,
-    hook_client: httpx.AsyncClient,
-    hooked: Workspace,
-    receiver: Receiver,
-    outbound: httpx.AsyncClient,
+    hook_client: httpx.AsyncClient, hooked: Workspace, receiver: Receiver, deliver: Deliver
 ) -> None:
     endpoint = await _endpoint(hook_client, hooked, receiver.url("contacts"), "contact.*")
     assert endpoint["secret"].startswith("whsec_")
@@ -89,7 +84,7 @@ async def test_events_are_delivered_signed_per_standard_webhooks(
     contact = await make_contact(hook_client, hooked, email="sig@example.com")
     await hook_client.post("/v1/companies", json={"name": "Not wanted"}, headers=hooked.headers)
 
-    await deliver_due(hook_app.state.sessionmaker, hook_settings, outbound)
+    await deliver()
     [request] = receiver.got("contacts")
     assert request.headers["host"] == f"127.0.0.1:{receiver.port}"
     payload = Webhook(endpoint["secret"]).verify(request.body, request.headers)
@@ -147,26 +142,20 @@ async def test_a_rolled_back_change_emits_nothing(
 
 
 async def test_retries_after_500_and_timeout_then_succeeds(
-    hook_app: FastAPI,
-    hook_settings: Settings,
-    hook_client: httpx.AsyncClient,
-    hooked: Workspace,
-    receiver: Receiver,
-    outbound: httpx.AsyncClient,
+    hook_client: httpx.AsyncClient, hooked: Workspace, receiver: Receiver, deliver: Deliver
 ) -> None:
     receiver.reply("flaky", Reply(500), Reply(200, delay=4.0))
     endpoint = await _endpoint(hook_client, hooked, receiver.url("flaky"), "contact.created")
     await make_contact(hook_client, hooked)
-    sessionmaker = hook_app.state.sessionmaker
-    await deliver_due(sessionmaker, hook_settings, outbound)
+    await deliver()
     [delivery] = await _deliveries(hook_client, hooked, endpoint)
     assert (delivery["status"], delivery["last_status_code"]) == ("pending", 500)
-    await deliver_due(sessionmaker, hook_settings, outbound)  # the retry waits about 5 s
+    await deliver()  # the retry waits about 5 s
     assert len(receiver.got("flaky")) == 1
     with _later(seconds=6):
-        await deliver_due(sessionmaker, hook_settings, outbound)  # times out after 2 s
+        await deliver()  # times out after 2 s
     with _later(minutes=6):
-        await deliver_due(sessionmaker, hook_settings, outbound)
+        await deliver()
     [delivery] = await _deliveries(hook_client, hooked, endpoint)
     assert (delivery["status"], delivery["attempts"]) == ("succeeded", 3)
     attempts = await _attempts(hook_client, hooked, delivery["id"])
@@ -179,25 +168,19 @@ async def test_retries_after_500_and_timeout_then_succeeds(
 
 
 async def test_retry_after_is_honoured_and_410_disables_the_endpoint(
-    hook_app: FastAPI,
-    hook_settings: Settings,
-    hook_client: httpx.AsyncClient,
-    hooked: Workspace,
-    receiver: Receiver,
-    outbound: httpx.AsyncClient,
+    hook_client: httpx.AsyncClient, hooked: Workspace, receiver: Receiver, deliver: Deliver
 ) -> None:
     receiver.reply("busy", Reply(429, {"Retry-After": "120"}))
     receiver.reply("gone", Reply(410))
     busy = await _endpoint(hook_client, hooked, receiver.url("busy"), "contact.created")
     gone = await _endpoint(hook_client, hooked, receiver.url("gone"), "contact.created")
     await make_contact(hook_client, hooked)
-    sessionmaker = hook_app.state.sessionmaker
-    await deliver_due(sessionmaker, hook_settings, outbound)
+    await deliver()
     with _later(seconds=60):  # past the 5 s back-off, not past Retry-After
-        await deliver_due(sessionmaker, hook_settings, outbound)
+        await deliver()
     assert len(receiver.got("busy")) == 1
     with _later(seconds=130):
-        await deliver_due(sessionmaker, hook_settings, outbound)
+        await deliver()
     assert len(receiver.got("busy")) == 2
     assert (await _deliveries(hook_client, hooked, busy))[0]["status"] == "succeeded"
 
@@ -215,11 +198,10 @@ async def test_retry_after_is_honoured_and_410_disables_the_endpoint(
 
 async def test_five_days_of_failures_disable_the_endpoint(
     hook_app: FastAPI,
-    hook_settings: Settings,
     hook_client: httpx.AsyncClient,
     hooked: Workspace,
     receiver: Receiver,
-    outbound: httpx.AsyncClient,
+    deliver: Deliver,
 ) -> None:
     receiver.reply("down", Reply(503))
     endpoint = await _endpoint(hook_client, hooked, receiver.url("down"), "contact.created")
@@ -230,7 +212,7 @@ async def test_five_days_of_failures_disable_the_endpoint(
             .values(failing_since=utcnow() - timedelta(days=5, minutes=1))
         )
     await make_contact(hook_client, hooked)
-    await deliver_due(hook_app.state.sessionmaker, hook_settings, outbound)
+    await deliver()
     read = await hook_client.get(f"/v1/webhook-endpoints/{endpoint['id']}", headers=hooked.headers)
     assert (read.json()["enabled"], read.json()["disabled_reason"]) == (False, "failing")
     enabled = await hook_client.patch(
@@ -240,12 +222,7 @@ async def test_five_days_of_failures_disable_the_endpoint(
 
 
 async def test_events_of_one_resource_arrive_in_order(
-    hook_app: FastAPI,
-    hook_settings: Settings,
-    hook_client: httpx.AsyncClient,
-    hooked: Workspace,
-    receiver: Receiver,
-    outbound: httpx.AsyncClient,
+    hook_client: httpx.AsyncClient, hooked: Workspace, receiver: Receiver, deliver: Deliver
 ) -> None:
     receiver.reply("ordered", Reply(500))
     await _endpoint(hook_client, hooked, receiver.url("ordered"), "contact.*")
@@ -255,13 +232,12 @@ async def test_events_of_one_resource_arrive_in_order(
             f"/v1/contacts/{contact['id']}", json={"first_name": name}, headers=hooked.headers
         )
         assert patched.status_code == 200
-    sessionmaker = hook_app.state.sessionmaker
-    await deliver_due(sessionmaker, hook_settings, outbound)  # the first fails: the rest wait
-    await deliver_due(sessionmaker, hook_settings, outbound)
+    await deliver()  # the first fails: the rest wait
+    await deliver()
     assert len(receiver.got("ordered")) == 1
     for seconds in (6, 7, 8):
         with _later(seconds=seconds):
-            await deliver_due(sessionmaker, hook_settings, outbound)
+            await deliver()
     bodies = [json.loads(request.body) for request in receiver.got("ordered")]
     names = [(body["type"], body["data"]["first_name"]) for body in bodies]
     assert names == [
@@ -311,16 +287,16 @@ async def test_a_worker_dying_mid_delivery_leaves_it_to_another(
     hook_client: httpx.AsyncClient,
     hooked: Workspace,
     receiver: Receiver,
-    outbound: httpx.AsyncClient,
+    deliver: Deliver,
 ) -> None:
     endpoint = await _endpoint(hook_client, hooked, receiver.url("lease"), "contact.created")
     await make_contact(hook_client, hooked)
     sessionmaker = hook_app.state.sessionmaker
     [abandoned] = await claim(sessionmaker, hook_settings, 10)  # ... and the worker dies
-    await deliver_due(sessionmaker, hook_settings, outbound)
+    await deliver()
     assert receiver.got("lease") == []  # its lease still holds
     with _later(seconds=hook_settings.webhook_timeout_seconds + 31):
-        await deliver_due(sessionmaker, hook_settings, outbound)
+        await deliver()
     assert len(receiver.got("lease")) == 1
     [delivery] = await _deliveries(hook_client, hooked, endpoint)
     assert (delivery["status"], delivery["attempts"]) == ("succeeded", 2)
@@ -328,20 +304,14 @@ async def test_a_worker_dying_mid_delivery_leaves_it_to_another(
 
 
 async def test_replay_test_event_and_manual_retry(
-    hook_app: FastAPI,
-    hook_settings: Settings,
-    hook_client: httpx.AsyncClient,
-    hooked: Workspace,
-    receiver: Receiver,
-    outbound: httpx.AsyncClient,
+    hook_client: httpx.AsyncClient, hooked: Workspace, receiver: Receiver, deliver: Deliver
 ) -> None:
     receiver.reply("replay", Reply(200), Reply(500))
     endpoint = await _endpoint(hook_client, hooked, receiver.url("replay"), "contact.created")
     since = utcnow().isoformat()
     await make_contact(hook_client, hooked)
     await make_contact(hook_client, hooked, email="two@example.com")
-    sessionmaker = hook_app.state.sessionmaker
-    await deliver_due(sessionmaker, hook_settings, outbound)
+    await deliver()
     failed = [d for d in await _deliveries(hook_client, hooked, endpoint) if d["attempts"] == 1]
     pending = [d for d in failed if d["status"] == "pending"]
     assert len(pending) == 1
@@ -349,7 +319,7 @@ async def test_replay_test_event_and_manual_retry(
         f"/v1/webhook-deliveries/{pending[0]['id']}/retry", headers=hooked.headers
     )
     assert retried.status_code == 202
-    await deliver_due(sessionmaker, hook_settings, outbound)
+    await deliver()
     statuses = {d["status"] for d in await _deliveries(hook_client, hooked, endpoint)}
     assert statuses == {"succeeded"}
     done = (await _deliveries(hook_client, hooked, endpoint))[0]
@@ -361,25 +331,20 @@ async def test_replay_test_event_and_manual_retry(
     url = f"/v1/webhook-endpoints/{endpoint['id']}"
     replay = await hook_client.post(f"{url}/replay", json={"since": since}, headers=hooked.headers)
     assert (replay.status_code, replay.json()) == (202, {"deliveries": 2})
-    await deliver_due(sessionmaker, hook_settings, outbound)
+    await deliver()
     ids = [request.headers["webhook-id"] for request in receiver.got("replay")]
     assert len(ids) == 5
     assert len(set(ids)) == 2
 
     test = await hook_client.post(f"{url}/test", headers=hooked.headers)
     assert test.status_code == 202
-    await deliver_due(sessionmaker, hook_settings, outbound)
+    await deliver()
     last = json.loads(receiver.got("replay")[-1].body)
     assert last["type"] == "webhook_endpoint.test"
 
 
 async def test_a_rotated_secret_keeps_signing_for_a_day(
-    hook_app: FastAPI,
-    hook_settings: Settings,
-    hook_client: httpx.AsyncClient,
-    hooked: Workspace,
-    receiver: Receiver,
-    outbound: httpx.AsyncClient,
+    hook_client: httpx.AsyncClient, hooked: Workspace, receiver: Receiver, deliver: Deliver
 ) -> None:
     endpoint = await _endpoint(hook_client, hooked, receiver.url("rotate"), "contact.created")
     old = endpoint["secret"]
@@ -390,14 +355,13 @@ async def test_a_rotated_secret_keeps_signing_for_a_day(
     new = rotated.json()["secret"]
     assert new != old
     await make_contact(hook_client, hooked)
-    sessionmaker = hook_app.state.sessionmaker
-    await deliver_due(sessionmaker, hook_settings, outbound)
+    await deliver()
     [during] = receiver.got("rotate")
     for secret in (old, new):
         Webhook(secret).verify(during.body, during.headers)
     with _later(hours=25):
         await make_contact(hook_client, hooked, email="after@example.com")
-        await deliver_due(sessionmaker, hook_settings, outbound)
+        await deliver()
         after = receiver.got("rotate")[1]
         Webhook(new).verify(after.body, after.headers)
         with pytest.raises(WebhookVerificationError):
@@ -474,3 +438,16 @@ async def test_a_name_is_checked_and_pinned_once() -> None:
     assert address in {"127.0.0.1", "::1"}
     with pytest.raises(RefusedDestination):
         await check_destination("http://localhost:1/x", [])
+
+
+async def test_a_disabled_endpoint_is_not_replayed(
+    hook_client: httpx.AsyncClient, hooked: Workspace, receiver: Receiver
+) -> None:
+    endpoint = await _endpoint(hook_client, hooked, receiver.url("off"))
+    url = f"/v1/webhook-endpoints/{endpoint['id']}"
+    disabled = await hook_client.patch(url, json={"enabled": False}, headers=hooked.headers)
+    assert disabled.json()["disabled_reason"] == "manual"
+    replay = await hook_client.post(
+        f"{url}/replay", json={"since": "2026-01-01T00:00:00Z"}, headers=hooked.headers
+    )
+    assert_problem(replay, 409)
