@@ -3,6 +3,10 @@
 A measure is a FROM/WHERE clause over the workspace's rows, an aggregate, the time column that
 places rows in series periods, and the expressions it can be grouped by. Every piece of SQL
 here is a constant of this module; only values travel as bind parameters.
+
+Measures that add up by day also have a `rolled` form: whole UTC days come from the daily
+rollups (`models/rollup.py`, kept by triggers in each write's transaction) and only the partial
+days at either end of the range from raw rows, so a year costs a few hundred rollup rows.
 """
 
 from dataclasses import dataclass, field
@@ -37,6 +41,37 @@ class Measure:
     value: str  # an aggregate
     time: str | None = None  # the column placing a row in a series period
     dimensions: dict[str, str] = field(default_factory=dict)
+    count: str = "count(*)"  # the rows behind a value, as groups report it
+    rolled: "Measure | None" = None  # the same answer from daily rollups, for its dimensions
+
+
+# A rolled measure's source: rollup rows for the whole days [:first_day, :last_day) and raw
+# rows for [:start, :head_end) and [:tail_start, :end).
+WHOLE_DAYS = "r.day >= :first_day AND r.day < :last_day"
+AS_TIME = "(r.day::timestamp AT TIME ZONE 'UTC')"
+
+
+def partial_days(column: str) -> str:
+    return (
+        f"(({column} >= :start AND {column} < :head_end)"
+        f" OR ({column} >= :tail_start AND {column} < :end))"
+    )
+
+
+def _day_binds(start: datetime, end: datetime) -> dict[str, Any]:
+    """Where the rollups take over from raw rows: from the first UTC midnight at or after
+    `start` to the last at or before `end` (none when the range lies within one day)."""
+    midnight = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    head_end = midnight if midnight == start else midnight + timedelta(days=1)
+    tail_start = max(
+        end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0), head_end
+    )
+    return {
+        "first_day": head_end.date(),
+        "last_day": tail_start.date(),
+        "head_end": min(head_end, end),
+        "tail_start": tail_start,
+    }
 
 
 def rounded(value: Any) -> Decimal | None:
@@ -80,8 +115,11 @@ async def evaluate(
     scan of its rows: GROUPING SETS give the total, each period and each group together."""
     start, end = params.range
     values = {"workspace_id": principal.workspace_id, "start": start, "end": end, **(binds or {})}
-    interval = params.interval if measure.time else None
     group_by = getattr(params, "group_by", None) if isinstance(params, Grouped) else None
+    if measure.rolled and (group_by is None or group_by in measure.rolled.dimensions):
+        measure = measure.rolled
+        values.update(_day_binds(start, end))
+    interval = params.interval if measure.time else None
     dimension = measure.dimensions.get(group_by) if group_by else None
     expressions = []
     if interval:
@@ -97,7 +135,7 @@ async def evaluate(
     rows = await session.execute(
         text(
             f"SELECT {period_sql} AS period, {key_sql} AS key, {measure.value} AS value,"
-            f" count(*) AS rows, {level_sql} AS level"
+            f" {measure.count} AS rows, {level_sql} AS level"
             f" {measure.source} GROUP BY GROUPING SETS ({sets})"
         ),
         values,
@@ -299,7 +337,24 @@ LIFETIME_VALUE = Measure(
     "o.placed_at",
     _ORDER_DIMENSIONS,
 )
-ORDER_VALUE = Measure(_SALES, "avg(o.total)", "o.placed_at", _ORDER_DIMENSIONS)
+_PAID = "status IN ('paid', 'fulfilled')"
+ORDER_VALUE = Measure(
+    _SALES,
+    "avg(o.total)",
+    "o.placed_at",
+    _ORDER_DIMENSIONS,
+    rolled=Measure(
+        f"FROM (SELECT {AS_TIME} AS at, r.orders AS n, r.total FROM order_days r"
+        f" WHERE r.workspace_id = :workspace_id AND r.{_PAID} AND r.currency = :currency"
+        f" AND r.orders > 0 AND {WHOLE_DAYS}"
+        " UNION ALL SELECT o.placed_at, 1, o.total FROM orders o"
+        f" WHERE o.workspace_id = :workspace_id AND o.{_PAID} AND o.currency = :currency"
+        f" AND {partial_days('o.placed_at')}) AS x",
+        "sum(x.total) / NULLIF(sum(x.n), 0)",
+        "x.at",
+        count="sum(x.n)",
+    ),
+)
 PURCHASE_FREQUENCY = Measure(
     _SALES,
     "count(*)::numeric / NULLIF(count(DISTINCT o.contact_id), 0)",
@@ -427,13 +482,34 @@ _SURVEYS = (
     "FROM survey_responses r WHERE r.workspace_id = :workspace_id AND r.kind = :kind"
     " AND r.responded_at >= :start AND r.responded_at < :end"
 )
+_SURVEY_DAYS = (
+    f"FROM (SELECT {AS_TIME} AS at, r.responses AS n, r.score_sum, r.promoters, r.detractors"
+    " FROM survey_days r WHERE r.workspace_id = :workspace_id AND r.kind = :kind"
+    f" AND r.responses > 0 AND {WHOLE_DAYS}"
+    " UNION ALL SELECT s.responded_at, 1, s.score, (s.score >= 9)::int, (s.score <= 6)::int"
+    " FROM survey_responses s WHERE s.workspace_id = :workspace_id AND s.kind = :kind"
+    f" AND {partial_days('s.responded_at')}) AS x"
+)
 NPS = Measure(
     _SURVEYS,
     "(100.0 * count(*) FILTER (WHERE r.score >= 9) - 100.0 * count(*) FILTER (WHERE r.score <= 6))"
     " / NULLIF(count(*), 0)",
     "r.responded_at",
+    rolled=Measure(
+        _SURVEY_DAYS,
+        "(100.0 * sum(x.promoters) - 100.0 * sum(x.detractors)) / NULLIF(sum(x.n), 0)",
+        "x.at",
+        count="sum(x.n)",
+    ),
 )
-CSAT = Measure(_SURVEYS, "avg(r.score)", "r.responded_at")
+CSAT = Measure(
+    _SURVEYS,
+    "avg(r.score)",
+    "r.responded_at",
+    rolled=Measure(
+        _SURVEY_DAYS, "sum(x.score_sum)::numeric / NULLIF(sum(x.n), 0)", "x.at", count="sum(x.n)"
+    ),
+)
 _CREATED = (
     "FROM tickets t WHERE t.workspace_id = :workspace_id"
     " AND t.created_at >= :start AND t.created_at < :end"
@@ -462,17 +538,58 @@ def resolution_time(statistic: str) -> Measure:
     )
 
 
+_TICKET_DAYS = (
+    f"FROM (SELECT {AS_TIME} AS at, r.channel, r.priority, r.assignee_id, r.tickets,"
+    " r.with_policy, r.breached FROM ticket_days r WHERE r.workspace_id = :workspace_id"
+    f" AND r.tickets > 0 AND {WHOLE_DAYS}"
+    " UNION ALL SELECT t.created_at, t.channel, t.priority, t.assignee_id, 1,"
+    " (t.sla_policy_id IS NOT NULL)::int,"
+    " (t.sla_policy_id IS NOT NULL AND t.sla_breached_at IS NOT NULL)::int"
+    f" FROM tickets t WHERE t.workspace_id = :workspace_id AND {partial_days('t.created_at')}"
+    ") AS x"
+)
+_TICKET_DAY_DIMENSIONS = {
+    "channel": "x.channel",
+    "priority": "x.priority",
+    "assignee": "x.assignee_id::text",
+}
 SLA_COMPLIANCE = Measure(
     _CREATED + " AND t.sla_policy_id IS NOT NULL",
     "count(*) FILTER (WHERE t.sla_breached_at IS NULL)::numeric / NULLIF(count(*), 0)",
     "t.created_at",
     _TICKET_DIMENSIONS,
+    rolled=Measure(
+        _TICKET_DAYS + " WHERE x.with_policy > 0",
+        "(sum(x.with_policy) - sum(x.breached))::numeric / NULLIF(sum(x.with_policy), 0)",
+        "x.at",
+        _TICKET_DAY_DIMENSIONS,
+        count="sum(x.with_policy)",
+    ),
 )
-TICKET_VOLUME = Measure(_CREATED, "count(*)", "t.created_at", _TICKET_DIMENSIONS)
+TICKET_VOLUME = Measure(
+    _CREATED,
+    "count(*)",
+    "t.created_at",
+    _TICKET_DIMENSIONS,
+    rolled=Measure(
+        _TICKET_DAYS, "sum(x.tickets)", "x.at", _TICKET_DAY_DIMENSIONS, count="sum(x.tickets)"
+    ),
+)
 NEGATIVE_SENTIMENT = Measure(
     "FROM interactions i WHERE i.workspace_id = :workspace_id AND i.direction = 'inbound'"
     " AND i.sentiment IS NOT NULL AND i.occurred_at >= :start AND i.occurred_at < :end",
     "count(*) FILTER (WHERE i.sentiment <= -0.05)::numeric / NULLIF(count(*), 0)",
     "i.occurred_at",
     {"kind": "i.kind"},
+    rolled=Measure(
+        f"FROM (SELECT {AS_TIME} AS at, r.kind, r.scored AS n, r.negative FROM sentiment_days r"
+        f" WHERE r.workspace_id = :workspace_id AND r.scored > 0 AND {WHOLE_DAYS}"
+        " UNION ALL SELECT i.occurred_at, i.kind, 1, (i.sentiment <= -0.05)::int"
+        " FROM interactions i WHERE i.workspace_id = :workspace_id AND i.direction = 'inbound'"
+        f" AND i.sentiment IS NOT NULL AND {partial_days('i.occurred_at')}) AS x",
+        "sum(x.negative)::numeric / NULLIF(sum(x.n), 0)",
+        "x.at",
+        {"kind": "x.kind"},
+        count="sum(x.n)",
+    ),
 )

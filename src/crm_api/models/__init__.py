@@ -28,6 +28,7 @@ from crm_api.models.pipeline import (
     Pipeline,
     PipelineStage,
 )
+from crm_api.models.rollup import order_days, sentiment_days, survey_days, ticket_days
 from crm_api.models.ticket import (
     SlaPolicy,
     SurveyResponse,
@@ -120,4 +121,8 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "Workspace",
+    "order_days",
+    "sentiment_days",
+    "survey_days",
+    "ticket_days",
 ]

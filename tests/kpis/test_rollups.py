@@ -1,0 +1,263 @@
+"""The daily KPI rollups: kept by triggers through creates, updates and deletes so that they
+always equal the raw rows they sum (computed here independently), and mixed with raw rows at
+the partial first and last day of a range."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import time_machine
+from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tests.factories import (
+    Workspace,
+    make_contact,
+    make_interaction,
+    make_member,
+    make_order,
+    make_product,
+    make_sla_policy,
+    make_ticket,
+)
+
+# Each rollup as its rows should be, summed straight from the source table.
+RAW = {
+    "order_days": (
+        "SELECT (placed_at AT TIME ZONE 'UTC')::date, currency, status, count(*), sum(total)"
+        " FROM orders WHERE workspace_id = :ws GROUP BY 1, 2, 3"
+    ),
+    "ticket_days": (
+        "SELECT (created_at AT TIME ZONE 'UTC')::date, channel, priority, assignee_id, count(*),"
+        " count(sla_policy_id), count(*) FILTER (WHERE sla_policy_id IS NOT NULL"
+        " AND sla_breached_at IS NOT NULL) FROM tickets WHERE workspace_id = :ws"
+        " GROUP BY 1, 2, 3, 4"
+    ),
+    "survey_days": (
+        "SELECT (responded_at AT TIME ZONE 'UTC')::date, kind, count(*), sum(score),"
+        " count(*) FILTER (WHERE score >= 9), count(*) FILTER (WHERE score <= 6)"
+        " FROM survey_responses WHERE workspace_id = :ws GROUP BY 1, 2"
+    ),
+    "sentiment_days": (
+        "SELECT (occurred_at AT TIME ZONE 'UTC')::date, kind, count(*),"
+        " count(*) FILTER (WHERE sentiment <= -0.05) FROM interactions WHERE workspace_id = :ws"
+        " AND direction = 'inbound' AND sentiment IS NOT NULL GROUP BY 1, 2"
+    ),
+}
+KEPT = {
+    "order_days": (
+        "SELECT day, currency, status, orders, total FROM order_days"
+        " WHERE workspace_id = :ws AND orders <> 0"
+    ),
+    "ticket_days": (
+        "SELECT day, channel, priority, assignee_id, tickets, with_policy, breached"
+        " FROM ticket_days WHERE workspace_id = :ws AND tickets <> 0"
+    ),
+    "survey_days": (
+        "SELECT day, kind, responses, score_sum, promoters, detractors FROM survey_days"
+        " WHERE workspace_id = :ws AND responses <> 0"
+    ),
+    "sentiment_days": (
+        "SELECT day, kind, scored, negative FROM sentiment_days"
+        " WHERE workspace_id = :ws AND scored <> 0"
+    ),
+}
+
+
+@contextmanager
+def at(when: str) -> Iterator[None]:
+    with time_machine.travel(datetime.fromisoformat(when), tick=False):
+        yield
+
+
+async def _rows(connection: AsyncConnection, sql: str, workspace: Workspace) -> set[Any]:
+    return set(map(tuple, await connection.execute(text(sql), {"ws": workspace.id})))
+
+
+async def assert_rollups_match(connection: AsyncConnection, workspace: Workspace) -> None:
+    for table, raw in RAW.items():
+        kept = await _rows(connection, KEPT[table], workspace)
+        assert kept == await _rows(connection, raw, workspace), table
+
+
+async def _patch(client: AsyncClient, workspace: Workspace, url: str, body: Any) -> Any:
+    current = await client.get(url, headers=workspace.headers)
+    response = await client.patch(
+        url, json=body, headers={**workspace.headers, "If-Match": current.headers["ETag"]}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def _delete(client: AsyncClient, workspace: Workspace, url: str) -> None:
+    current = await client.get(url, headers=workspace.headers)
+    response = await client.delete(
+        url, headers={**workspace.headers, "If-Match": current.headers["ETag"]}
+    )
+    assert response.status_code == 204, response.text
+
+
+async def test_rollups_follow_creates_updates_and_deletes(
+    client: AsyncClient,
+    connection: AsyncConnection,
+    workspace: Workspace,
+    other_workspace: Workspace,
+) -> None:
+    dollar = await make_product(client, workspace, price={"amount": "50.00", "currency": "USD"})
+    contact = await make_contact(client, workspace)
+    orders = [
+        await make_order(client, workspace, contact_id=contact["id"], placed_at=when)
+        for when in ("2026-01-05T23:30:00Z", "2026-01-06T00:30:00Z", "2026-01-06T10:00:00Z")
+    ]
+    await make_order(
+        client,
+        workspace,
+        contact_id=contact["id"],
+        placed_at="2026-01-06T11:00:00Z",
+        lines=[{"product_id": dollar["id"], "quantity": 3}],
+    )
+    await make_order(client, other_workspace, placed_at="2026-01-06T10:00:00Z")
+    await assert_rollups_match(connection, workspace)
+    first = f"/v1/orders/{orders[0]['id']}"
+    await _patch(client, workspace, first, {"status": "paid"})
+    await _patch(client, workspace, first, {"status": "refunded"})
+    await _patch(client, workspace, f"/v1/orders/{orders[1]['id']}", {"status": "cancelled"})
+    await _patch(client, workspace, f"/v1/orders/{orders[2]['id']}", {"note": "gift wrap"})
+    await assert_rollups_match(connection, workspace)
+
+    agent = await make_member(client, workspace, role="agent")
+    await make_sla_policy(
+        client, workspace, is_default=True, targets={"normal": {"first_response_minutes": 30}}
+    )
+    with at("2026-01-05T09:00:00+00:00"):
+        late = await make_ticket(client, workspace, channel="email")
+        quick = await make_ticket(client, workspace, channel="chat", priority="low")
+        gone = await make_ticket(client, workspace, channel="phone")
+    await make_ticket(client, other_workspace)
+    await assert_rollups_match(connection, workspace)
+    with at("2026-01-05T10:00:00+00:00"):  # an hour: the 30-minute target is breached
+        reply = {"body": "On it.", "author_member_id": agent["id"]}
+        answered = await client.post(
+            f"/v1/tickets/{late['id']}/messages", json=reply, headers=workspace.headers
+        )
+        assert answered.status_code == 201
+    assert (await client.get(f"/v1/tickets/{late['id']}", headers=workspace.headers)).json()["sla"][
+        "first_response"
+    ]["breached_at"]
+    await _patch(client, workspace, f"/v1/tickets/{quick['id']}", {"assignee_id": agent["id"]})
+    await _patch(client, workspace, f"/v1/tickets/{quick['id']}", {"priority": "urgent"})
+    archived = await client.post(
+        f"/v1/tickets/{gone['id']}/archive",
+        headers={**workspace.headers, "If-Match": f'"{gone["version"]}"'},
+    )
+    assert archived.status_code == 200, archived.text
+    await _delete(client, workspace, f"/v1/tickets/{gone['id']}")
+    await assert_rollups_match(connection, workspace)
+
+    for score, when in ((10, "2026-01-05T08:00:00Z"), (3, "2026-01-05T09:00:00Z")):
+        response = await client.post(
+            "/v1/survey-responses",
+            json={"kind": "nps", "contact_id": contact["id"], "score": score, "responded_at": when},
+            headers=workspace.headers,
+        )
+        assert response.status_code == 201
+    await assert_rollups_match(connection, workspace)
+
+    sour = await make_interaction(
+        client, workspace, contact_id=contact["id"], body="This is awful and broken."
+    )
+    await make_interaction(client, workspace, contact_id=contact["id"], body="Great, thanks!")
+    await make_interaction(client, workspace, contact_id=contact["id"], kind="call", body="Bad.")
+    await make_interaction(client, other_workspace, body="Terrible.")
+    await assert_rollups_match(connection, workspace)
+    await _patch(client, workspace, f"/v1/interactions/{sour['id']}", {"body": "Lovely work."})
+    await assert_rollups_match(connection, workspace)
+    await _delete(client, workspace, f"/v1/interactions/{sour['id']}")
+    await assert_rollups_match(connection, workspace)
+    assert await _rows(connection, KEPT["sentiment_days"], workspace)
+
+
+async def test_a_range_cut_mid_day_reads_raw_rows_at_either_end(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    for when in (
+        "2026-01-05T09:00:00+00:00",
+        "2026-01-05T20:00:00+00:00",
+        "2026-01-06T12:00:00+00:00",
+        "2026-01-07T08:00:00+00:00",
+        "2026-01-07T15:00:00+00:00",
+    ):
+        with at(when):
+            await make_ticket(client, workspace, channel="email")
+
+    async def volume(query: str) -> Any:
+        response = await client.get(
+            f"/v1/kpis/service/ticket-volume?{query}", headers=workspace.headers
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    # 01-05 20:00, 01-06 12:00 and 01-07 08:00: two partial days and one whole one.
+    cut = await volume("start=2026-01-05T12:00:00Z&end=2026-01-07T10:00:00Z&interval=day")
+    assert cut["value"] == "3"
+    assert [point["value"] for point in cut["series"]] == ["1", "1", "1"]
+    # Within one day, and from a midnight to a midday.
+    assert (await volume("start=2026-01-05T08:00:00Z&end=2026-01-05T10:00:00Z"))["value"] == "1"
+    assert (await volume("start=2026-01-06T00:00:00Z&end=2026-01-07T12:00:00Z"))["value"] == "2"
+    # In another time zone: 21:00+01:00 is 20:00 UTC, counted, and so is 12:00 UTC.
+    shifted = await volume("start=2026-01-05T21:00:00%2B01:00&end=2026-01-06T14:00:00%2B01:00")
+    assert shifted["value"] == "2"
+
+
+async def test_rolled_and_raw_answers_agree_on_a_cut_range(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    """Average order value without a breakdown reads the rollups; with one, raw rows."""
+    euro = await make_product(client, workspace)
+    web = await make_contact(client, workspace, lead_source="web")
+    ads = await make_contact(client, workspace, lead_source="ads")
+    for contact, when, quantity in (
+        (web, "2026-01-05T06:00:00Z", 1),
+        (web, "2026-01-05T18:00:00Z", 2),
+        (ads, "2026-01-06T09:00:00Z", 4),
+        (ads, "2026-01-07T09:00:00Z", 8),
+        (web, "2026-01-07T19:00:00Z", 16),
+    ):
+        await make_order(
+            client,
+            workspace,
+            contact_id=contact["id"],
+            placed_at=when,
+            status="paid",
+            lines=[{"product_id": euro["id"], "quantity": quantity}],
+        )
+    query = "start=2026-01-05T12:00:00Z&end=2026-01-07T12:00:00Z&currency=EUR&interval=day"
+    url = "/v1/kpis/customers/average-order-value"
+    rolled = (await client.get(f"{url}?{query}", headers=workspace.headers)).json()
+    raw = (
+        await client.get(f"{url}?{query}&group_by=lead_source", headers=workspace.headers)
+    ).json()
+    # 200, 400 and 800 EUR: 466.6667.
+    assert rolled["value"] == raw["value"] == "466.6667"
+    assert rolled["series"] == raw["series"]
+    assert [point["value"] for point in rolled["series"]] == ["200", "400", "800"]
+
+
+async def test_deleting_a_workspace_takes_its_rollups(
+    client: AsyncClient, connection: AsyncConnection, workspace: Workspace
+) -> None:
+    await make_order(client, workspace)
+    await make_ticket(client, workspace)
+    await make_interaction(client, workspace, body="Awful.")
+    await connection.execute(text("DELETE FROM workspaces WHERE id = :ws"), {"ws": workspace.id})
+    left = await connection.scalar(
+        text(
+            "SELECT (SELECT count(*) FROM order_days WHERE workspace_id = :ws)"
+            " + (SELECT count(*) FROM ticket_days WHERE workspace_id = :ws)"
+            " + (SELECT count(*) FROM sentiment_days WHERE workspace_id = :ws)"
+        ),
+        {"ws": workspace.id},
+    )
+    assert left == 0
