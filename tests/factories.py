@@ -152,3 +152,13 @@ async def make_api_key(client: AsyncClient, workspace: Workspace, *scopes: str) 
 
 def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
+
+
+async def invite(client: AsyncClient, workspace: Workspace, contact_id: str) -> dict[str, Any]:
+    """Invite a contact to the portal (staff side): the invitation's account and expiry."""
+    response = await client.post(
+        f"/v1/contacts/{contact_id}/portal-invitations", headers=workspace.headers
+    )
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()
+    return data

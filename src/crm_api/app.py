@@ -31,6 +31,10 @@ from crm_api.members.router import router as members_router
 from crm_api.ops.router import router as ops_router
 from crm_api.orders.router import router as orders_router
 from crm_api.pipelines.router import router as pipelines_router
+from crm_api.portal.accounts import SignInLimits
+from crm_api.portal.auth import SECURITY_SCHEME as PORTAL_SECURITY_SCHEME
+from crm_api.portal.cors import PortalCORSMiddleware
+from crm_api.portal.router import portal_router, sign_in_router, staff_router
 from crm_api.products.router import router as products_router
 from crm_api.rfm.router import router as rfm_router
 from crm_api.segments.router import router as segments_router
@@ -68,6 +72,9 @@ ROUTERS = (
     events_router,
     webhook_endpoints_router,
     webhook_deliveries_router,
+    staff_router,
+    sign_in_router,
+    portal_router,
 )
 
 
@@ -106,13 +113,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def _document(schema: dict[str, Any]) -> dict[str, Any]:
     """Error responses are documented as application/problem+json, as they are served, and every
-    /v1 operation as needing an API key."""
-    schema.setdefault("components", {}).setdefault("securitySchemes", {})["ApiKey"] = (
-        SECURITY_SCHEME
-    )
+    /v1 operation as needing an API key, or under /v1/portal a portal token (none to sign in)."""
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["ApiKey"] = SECURITY_SCHEME
+    schemes["PortalToken"] = PORTAL_SECURITY_SCHEME
+    sign_in = {route.path for route in sign_in_router.routes if isinstance(route, APIRoute)}
     for path_name, path in schema.get("paths", {}).items():
         for operation in path.values():
-            if path_name.startswith("/v1/"):
+            if path_name in sign_in:
+                operation["security"] = []
+            elif path_name.startswith("/v1/portal/"):
+                operation["security"] = [{"PortalToken": []}]
+            elif path_name.startswith("/v1/"):
                 operation["security"] = [{"ApiKey": []}]
             for status_code, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
@@ -132,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_storage)
+    app.state.sign_in_limits = SignInLimits(settings)
     for router in ROUTERS:
         app.include_router(router)
     install_error_handlers(app)
@@ -143,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(IdempotentReplay, on_replay)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(PortalCORSMiddleware)
     app.add_middleware(
         CorrelationIdMiddleware,
         header_name="X-Request-ID",

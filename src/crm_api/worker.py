@@ -1,6 +1,6 @@
-"""The background worker: webhook deliveries, SLA breaches that time alone causes, RFM scores
-of workspaces whose orders changed, lead scores as interactions age, and retention (events past
-`CRM_EVENT_RETENTION_DAYS`, expired Idempotency-Key records).
+"""The background worker: webhook deliveries, the email outbox, SLA breaches that time alone
+causes, RFM scores of workspaces whose orders changed, lead scores as interactions age, and
+retention (events past `CRM_EVENT_RETENTION_DAYS`, expired Idempotency-Key records).
 
 `crm-api worker` runs it on its own; `crm-api serve` runs one in-process unless
 `CRM_RUN_WORKER=false`. Any number may run side by side: every job claims its rows with
@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_api.core.config import Settings
+from crm_api.emails.outbox import send_due
 from crm_api.lead_scoring.service import rescore_all
 from crm_api.models import Event, IdempotencyKey
 from crm_api.models.base import utcnow
@@ -69,6 +70,8 @@ async def run_once(
     delivered = 0
     while (batch := await deliver_due(sessionmaker, settings, client, DELIVERY_BATCH)) > 0:
         delivered += batch
+    while await send_due(sessionmaker, settings):
+        pass
     while await sweep_sla_breaches(sessionmaker) > 0:
         pass
     await recompute_stale(sessionmaker)
@@ -82,6 +85,8 @@ async def run_worker(sessionmaker: async_sessionmaker[AsyncSession], settings: S
         while True:
             try:
                 while await deliver_due(sessionmaker, settings, client, DELIVERY_BATCH):
+                    pass
+                while await send_due(sessionmaker, settings):
                     pass
                 if time.monotonic() - last_sla >= settings.sla_sweep_seconds:
                     while await sweep_sla_breaches(sessionmaker) > 0:

@@ -55,6 +55,8 @@ class Scope(StrEnum):
     orders_write = "orders:write"
     kpis_read = "kpis:read"
     lead_scoring_write = "lead_scoring:write"
+    portal_read = "portal:read"
+    portal_write = "portal:write"
 
 
 @dataclass(frozen=True, slots=True)

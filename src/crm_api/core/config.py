@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -55,6 +55,34 @@ class Settings(BaseSettings):
         default=30.0,
         description="How often the worker records SLA breaches that time alone caused.",
     )
+    portal_jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs portal access tokens (HS256, 32+ bytes). Unset: a random secret per "
+        "process, so tokens do not survive a restart or reach another worker; set it in "
+        "production.",
+    )
+    portal_access_token_minutes: int = Field(default=15, ge=1, le=60)
+    portal_refresh_token_days: int = Field(default=30, ge=1)
+    portal_invitation_hours: int = Field(default=72, ge=1)
+    portal_magic_link_minutes: int = Field(default=15, ge=1)
+    portal_sign_in_limit_account: str = Field(
+        default="5/minute", description="Sign-in attempts per portal account."
+    )
+    portal_sign_in_limit_address: str = Field(
+        default="30/minute", description="Sign-in attempts per client address."
+    )
+    portal_base_url: str = Field(
+        default="http://localhost:3000",
+        description="The portal frontend; invitation and magic-link emails link to it.",
+    )
+    smtp_host: str | None = Field(
+        default=None, description="Sends the email outbox over SMTP; unset, emails are logged."
+    )
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_from: str = "crm@localhost"
 
 
 @lru_cache

@@ -50,32 +50,37 @@ async def _request_hash(request: Request) -> bytes:
     return digest.digest()
 
 
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias=IDEMPOTENCY_HEADER,
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x20-\x7e]+$",
+        description="Makes a retried POST safe: the first response is replayed for 24 h.",
+    ),
+]
+
+
 async def claim_idempotency_key(
     request: Request,
     principal: PrincipalDep,
     session: SessionDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias=IDEMPOTENCY_HEADER,
-            min_length=1,
-            max_length=255,
-            pattern=r"^[\x20-\x7e]+$",
-            description="Makes a retried POST safe: the first response is replayed for 24 h.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> None:
-    if idempotency_key is None:
-        return
+    if idempotency_key is not None:
+        await claim(request, session, principal.workspace_id, idempotency_key)
+
+
+async def claim(request: Request, session: AsyncSession, workspace_id: uuid.UUID, key: str) -> None:
+    """Claims `key` in the workspace for this request, or replays (raises) the response stored
+    for it."""
     request_hash = await _request_hash(request)
-    claimed = await _insert_claim(session, principal.workspace_id, idempotency_key, request_hash)
+    claimed = await _insert_claim(session, workspace_id, key, request_hash)
     if not claimed:
         stored = await session.scalar(
             select(IdempotencyKey)
-            .where(
-                IdempotencyKey.workspace_id == principal.workspace_id,
-                IdempotencyKey.key == idempotency_key,
-            )
+            .where(IdempotencyKey.workspace_id == workspace_id, IdempotencyKey.key == key)
             .execution_options(populate_existing=True)
         )
         assert stored is not None  # the conflicting row is committed and never deleted here
@@ -83,13 +88,11 @@ async def claim_idempotency_key(
         if stored.created_at + ttl < datetime.now(UTC):
             await session.delete(stored)
             await session.flush()
-            claimed = await _insert_claim(
-                session, principal.workspace_id, idempotency_key, request_hash
-            )
+            claimed = await _insert_claim(session, workspace_id, key, request_hash)
         else:
             _replay(stored, request_hash)
     if claimed:
-        request.state.idempotency = IdempotencyClaim(principal.workspace_id, idempotency_key)
+        request.state.idempotency = IdempotencyClaim(workspace_id, key)
     else:  # pragma: no cover - only when another request re-claims an expired key meanwhile
         raise Conflict("A request with this Idempotency-Key is being processed; retry shortly.")
 

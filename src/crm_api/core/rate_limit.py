@@ -12,8 +12,9 @@ from crm_api.core.errors import RateLimited
 
 
 class RateLimiter:
-    def __init__(self, limit: str, storage_uri: str) -> None:
+    def __init__(self, limit: str, storage_uri: str, subject: str = "this API key") -> None:
         self._item = parse(limit)
+        self._subject = subject
         # limits selects its asyncio storages by an ``async+`` scheme prefix.
         storage = storage_from_string(f"async+{storage_uri.removeprefix('async+')}")
         assert isinstance(storage, Storage)
@@ -25,6 +26,6 @@ class RateLimiter:
         stats = await self._limiter.get_window_stats(self._item, *identifiers)
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         raise RateLimited(
-            f"More than {self._item} requests for this API key; retry in {retry_after} s.",
+            f"More than {self._item} requests for {self._subject}; retry in {retry_after} s.",
             headers={"Retry-After": str(retry_after)},
         )

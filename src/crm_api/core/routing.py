@@ -7,7 +7,7 @@ bodies that are not JSON (415) before anything runs.
 """
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.routing import APIRoute
@@ -24,11 +24,15 @@ def _is_json(content_type: str) -> bool:
 
 
 class CRMRoute(APIRoute):
+    # What claims a POST's Idempotency-Key: the API key's workspace here; portal routes scope
+    # keys to the customer, and sign-in routes take none.
+    idempotency: ClassVar[tuple[Callable[..., Any], ...]] = (claim_idempotency_key,)
+
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if "POST" in (kwargs.get("methods") or ()):
             kwargs["dependencies"] = [
                 *(kwargs.get("dependencies") or ()),
-                Depends(claim_idempotency_key),
+                *(Depends(claim) for claim in self.idempotency),
             ]
         super().__init__(path, endpoint, **kwargs)
 
@@ -58,11 +62,11 @@ class CRMRoute(APIRoute):
         return unit_of_work
 
 
-def crm_router(prefix: str, tag: str) -> APIRouter:
+def crm_router(prefix: str, tag: str, route_class: type[CRMRoute] = CRMRoute) -> APIRouter:
     """A router whose operations run in ``CRMRoute`` and document the errors all can answer."""
     return APIRouter(
         prefix=prefix,
         tags=[tag],
-        route_class=CRMRoute,
+        route_class=route_class,
         responses=problem_responses(401, 403, 422, 429),
     )

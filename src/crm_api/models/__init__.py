@@ -28,6 +28,14 @@ from crm_api.models.pipeline import (
     Pipeline,
     PipelineStage,
 )
+from crm_api.models.portal import (
+    CONSENT_PURPOSES,
+    ContactConsent,
+    EmailMessage,
+    PortalRefreshToken,
+    PortalToken,
+    PortalUser,
+)
 from crm_api.models.rollup import order_days, sentiment_days, survey_days, ticket_days
 from crm_api.models.ticket import (
     SlaPolicy,
@@ -83,6 +91,7 @@ CONSTRAINT_FIELDS = {
 }
 
 __all__ = [
+    "CONSENT_PURPOSES",
     "CONSTRAINT_FIELDS",
     "INTERACTION_KINDS",
     "LIFECYCLE_STAGES",
@@ -94,11 +103,13 @@ __all__ = [
     "Base",
     "Company",
     "Contact",
+    "ContactConsent",
     "ContactRfm",
     "CustomFieldDefinition",
     "Deal",
     "DealContact",
     "DealStageChange",
+    "EmailMessage",
     "Event",
     "IdempotencyKey",
     "Interaction",
@@ -109,6 +120,9 @@ __all__ = [
     "OrderLine",
     "Pipeline",
     "PipelineStage",
+    "PortalRefreshToken",
+    "PortalToken",
+    "PortalUser",
     "Product",
     "Segment",
     "SlaPolicy",

@@ -38,6 +38,10 @@ class Workspace(Base):
     default_currency: Mapped[str] = mapped_column(String(3), default="EUR")
     # Orders changed since RFM scores were last computed; the worker recomputes.
     rfm_stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Portal users see the tickets and orders of colleagues at the same company.
+    portal_company_sharing: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Browser origins the portal API answers with CORS headers.
+    portal_origins: Mapped[list[str]] = mapped_column(ARRAY(String(200)), default=list)
 
     __table_args__ = (
         CheckConstraint(

@@ -1,13 +1,19 @@
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.core.schemas import CurrencyCode, InputSchema, ReadSchema, not_null
 
 _THRESHOLD = "An inbound customer message scoring this or lower (-1 to 1) escalates its ticket."
+_SHARING = "Portal users also see the tickets and orders of their company's other contacts."
+_ORIGINS = "Browser origins (scheme://host[:port]) the portal API answers with CORS headers."
+Origin = Annotated[
+    str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", max_length=200)
+]
 
 
 class WorkspaceRead(ReadSchema):
@@ -15,6 +21,8 @@ class WorkspaceRead(ReadSchema):
     name: str
     escalation_sentiment_threshold: Decimal = Field(description=_THRESHOLD)
     default_currency: str = Field(description="The currency RFM's monetary score sums.")
+    portal_company_sharing: bool = Field(description=_SHARING)
+    portal_origins: list[str] = Field(description=_ORIGINS)
     created_at: datetime
     updated_at: datetime
     version: int
@@ -27,5 +35,15 @@ class WorkspaceUpdate(InputSchema):
     )
 
     default_currency: CurrencyCode | SkipJsonSchema[None] = None
+    portal_company_sharing: bool | SkipJsonSchema[None] = Field(default=None, description=_SHARING)
+    portal_origins: list[Origin] | SkipJsonSchema[None] = Field(
+        default=None, max_length=20, description=_ORIGINS
+    )
 
-    _not_null = not_null("name", "escalation_sentiment_threshold", "default_currency")
+    _not_null = not_null(
+        "name",
+        "escalation_sentiment_threshold",
+        "default_currency",
+        "portal_company_sharing",
+        "portal_origins",
+    )

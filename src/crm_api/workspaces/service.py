@@ -10,6 +10,7 @@ from crm_api.core.records import apply_changes, sent_values, touch
 from crm_api.models import Workspace
 from crm_api.models.base import utcnow
 from crm_api.pipelines.service import DEFAULT_PIPELINE, add_pipeline
+from crm_api.portal.cors import portal_origins
 
 from .schemas import WorkspaceRead, WorkspaceUpdate
 
@@ -50,4 +51,6 @@ async def update_workspace(
     await session.flush()
     after = WorkspaceRead.model_validate(workspace)
     record_update(session, principal, "workspace.updated", workspace.id, before, after)
+    if "portal_origins" in changes:
+        portal_origins.forget()
     return workspace

@@ -1,0 +1,176 @@
+"""Portal credentials: argon2id password hashes, HS256 access tokens (15 minutes), opaque
+single-use tokens for emails and refreshes, and the dependency that turns an access token into
+the customer it speaks for.
+
+Access tokens carry the audience ``crm-portal`` and a ``typ`` of ``portal``: an API key is not
+a JWT and a portal token is not an API key, so neither opens the other's routes.
+"""
+
+import asyncio
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Depends, Request
+from sqlalchemy import select
+
+from crm_api.core.auth import Principal
+from crm_api.core.config import Settings
+from crm_api.core.errors import Unauthorized
+from crm_api.models import Contact, PortalUser, Workspace
+
+AUDIENCE = "crm-portal"
+_ALGORITHM = "HS256"
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="crm-portal"'}
+_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+# Verified against when no account matches, so a wrong email costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+SECURITY_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "A portal access token from `/v1/portal/sign-in` (15 minutes).",
+}
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(stored: str | None, password: str) -> bool:
+    """Constant work whether or not there is a stored hash."""
+
+    def verify() -> bool:
+        try:
+            return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(verify)
+
+
+def new_opaque_token() -> tuple[str, bytes]:
+    """A token to hand out once, and the hash stored in its place."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_opaque(token)
+
+
+def hash_opaque(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def signing_key(settings: Settings) -> str:
+    if settings.portal_jwt_secret is not None:
+        return settings.portal_jwt_secret.get_secret_value()
+    return _PROCESS_SECRET
+
+
+_PROCESS_SECRET = secrets.token_urlsafe(32)
+
+
+def issue_access_token(settings: Settings, user: PortalUser, now: datetime) -> str:
+    claims = {
+        "iss": "crm-api",
+        "aud": AUDIENCE,
+        "typ": "portal",
+        "sub": str(user.id),
+        "ws": str(user.workspace_id),
+        "iat": now,
+        "exp": now + timedelta(minutes=settings.portal_access_token_minutes),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, signing_key(settings), algorithm=_ALGORITHM)
+
+
+def _claims(settings: Settings, token: str) -> dict[str, Any]:
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            signing_key(settings),
+            algorithms=[_ALGORITHM],
+            audience=AUDIENCE,
+            issuer="crm-api",
+            options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized(
+            "The access token has expired; refresh it.", headers=_CHALLENGE
+        ) from None
+    except jwt.PyJWTError:
+        raise Unauthorized("The access token is not valid.", headers=_CHALLENGE) from None
+    if claims.get("typ") != "portal":
+        raise Unauthorized("The access token is not valid.", headers=_CHALLENGE)
+    return claims
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """The signed-in customer: their portal account, contact, and what they may see."""
+
+    workspace_id: uuid.UUID
+    user_id: uuid.UUID
+    contact_id: uuid.UUID
+    company_id: uuid.UUID | None
+    company_sharing: bool
+
+    @property
+    def principal(self) -> Principal:
+        """Who their writes are recorded as, in events and histories."""
+        return Principal(
+            workspace_id=self.workspace_id,
+            actor_id=self.user_id,
+            scopes=frozenset(),
+            actor_type="portal_user",
+        )
+
+    @property
+    def shares_company(self) -> bool:
+        return self.company_sharing and self.company_id is not None
+
+
+async def authenticate_customer(request: Request) -> Customer:
+    customer: Customer | None = getattr(request.state, "customer", None)
+    if customer is not None:
+        return customer
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized(
+            "Send a portal access token as `Authorization: Bearer <token>`.", headers=_CHALLENGE
+        )
+    claims = _claims(request.app.state.settings, token.strip())
+    try:
+        user_id, workspace_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["ws"])
+    except (KeyError, ValueError, TypeError):
+        raise Unauthorized("The access token is not valid.", headers=_CHALLENGE) from None
+    row = (
+        await request.state.session.execute(
+            select(PortalUser.contact_id, Contact.company_id, Workspace.portal_company_sharing)
+            .join(
+                Contact,
+                (Contact.workspace_id == PortalUser.workspace_id)
+                & (Contact.id == PortalUser.contact_id),
+            )
+            .join(Workspace, Workspace.id == PortalUser.workspace_id)
+            .where(
+                PortalUser.workspace_id == workspace_id,
+                PortalUser.id == user_id,
+                PortalUser.status == "active",
+                Contact.archived_at.is_(None),
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        raise Unauthorized("The portal account is disabled or gone.", headers=_CHALLENGE)
+    customer = Customer(workspace_id, user_id, row[0], row[1], row[2])
+    request.state.customer = customer
+    return customer
+
+
+CustomerDep = Annotated[Customer, Depends(authenticate_customer)]

@@ -1,0 +1,427 @@
+"""The customer portal API (`/v1/portal/...`, portal access tokens only) and the staff routes
+that manage portal accounts (API keys with the `portal:*` scopes)."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Request, Response, status
+
+from crm_api.core.auth import Principal, Scope, require
+from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.errors import problem_responses
+from crm_api.core.pagination import ListParams, Page
+from crm_api.core.query import documented_params, list_params
+from crm_api.core.records import get_owned
+from crm_api.core.routing import crm_router
+from crm_api.core.session import SessionDep
+from crm_api.models import PortalUser
+from crm_api.orders.schemas import OrderRead
+from crm_api.products.schemas import ProductRead
+
+from . import accounts, customer
+from .auth import CustomerDep
+from .routing import PortalRoute, SignInRoute
+from .schemas import (
+    AcceptInvitation,
+    ConsentsRead,
+    ConsentsUpdate,
+    DataExport,
+    InvitationRead,
+    MagicLinkRedeem,
+    MagicLinkRequest,
+    MeRead,
+    MeUpdate,
+    PasswordChange,
+    PortalMessageCreate,
+    PortalMessageListParams,
+    PortalMessageRead,
+    PortalOrderCreate,
+    PortalOrderListParams,
+    PortalProductListParams,
+    PortalTicketCreate,
+    PortalTicketListParams,
+    PortalTicketRead,
+    PortalUserRead,
+    Rating,
+    RatingRead,
+    Refresh,
+    SignIn,
+    TokenPair,
+)
+
+# --- Staff: portal accounts --------------------------------------------------------------------
+
+staff_router = crm_router("/v1", "Portal users")
+Reader = Annotated[Principal, Depends(require(Scope.portal_read))]
+Writer = Annotated[Principal, Depends(require(Scope.portal_write))]
+
+
+@staff_router.post(
+    "/contacts/{contact_id:uuid}/portal-invitations",
+    status_code=status.HTTP_201_CREATED,
+    summary="Invite a contact to the customer portal",
+    description="Makes the contact's portal account (signing in with the contact's email) if "
+    "new, and emails a single-use invitation through the outbox, valid "
+    "CRM_PORTAL_INVITATION_HOURS (72). Earlier unused invitations stop working. 409 when the "
+    "account is already active.",
+    responses=problem_responses(400, 404, 409, 413, 415),
+)
+async def invite_contact(
+    contact_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    request: Request,
+    response: Response,
+) -> InvitationRead:
+    user, expires_at = await accounts.invite(
+        session, principal, request.app.state.settings, contact_id
+    )
+    response.headers["Location"] = f"/v1/portal-users/{user.id}"
+    return InvitationRead(portal_user=PortalUserRead.model_validate(user), expires_at=expires_at)
+
+
+@staff_router.get(
+    "/portal-users", summary="List portal accounts", openapi_extra=documented_params(ListParams)
+)
+async def list_portal_users(
+    params: Annotated[ListParams, Depends(list_params(ListParams))],
+    session: SessionDep,
+    principal: Reader,
+) -> Page[PortalUserRead]:
+    rows, next_cursor = await accounts.list_portal_users(session, principal, params)
+    return Page(data=[PortalUserRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+@staff_router.get(
+    "/portal-users/{portal_user_id:uuid}",
+    summary="Get a portal account",
+    responses=problem_responses(404),
+)
+async def get_portal_user(
+    portal_user_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
+) -> PortalUserRead:
+    user = await get_owned(session, PortalUser, principal, portal_user_id, "portal user")
+    response.headers["ETag"] = etag(user.version)
+    return PortalUserRead.model_validate(user)
+
+
+@staff_router.post(
+    "/portal-users/{portal_user_id:uuid}/disable",
+    summary="Disable a portal account",
+    description="No more sign-ins and every refresh token revoked; access tokens stop working "
+    "at once. Inviting the contact again re-opens the account.",
+    responses=problem_responses(404, 412, 428),
+)
+async def disable_portal_user(
+    portal_user_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    if_match: IfMatchDep,
+    response: Response,
+) -> PortalUserRead:
+    user = await accounts.disable(session, principal, portal_user_id, if_match)
+    response.headers["ETag"] = etag(user.version)
+    return PortalUserRead.model_validate(user)
+
+
+# --- Portal sign-in (no credentials needed) ----------------------------------------------------
+
+sign_in_router = crm_router("/v1/portal", "Portal sign-in", SignInRoute)
+_SIGN_IN_ERRORS = problem_responses(400, 413, 415)
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@sign_in_router.post(
+    "/invitations/accept",
+    summary="Accept an invitation",
+    description="With the token from the invitation email, and a password to sign in with "
+    "later (or none, to use magic links). Answers the first tokens.",
+    responses=_SIGN_IN_ERRORS,
+)
+async def accept_invitation(
+    data: AcceptInvitation, session: SessionDep, request: Request
+) -> TokenPair:
+    return await accounts.accept_invitation(session, request.app.state.settings, data)
+
+
+@sign_in_router.post(
+    "/sign-in",
+    summary="Sign in with email and password",
+    description="Limited per account (CRM_PORTAL_SIGN_IN_LIMIT_ACCOUNT, 5/minute) and per client "
+    "address (30/minute): 429 with Retry-After beyond that.",
+    responses=_SIGN_IN_ERRORS,
+)
+async def sign_in(data: SignIn, session: SessionDep, request: Request) -> TokenPair:
+    return await accounts.sign_in(
+        session,
+        request.app.state.settings,
+        request.app.state.sign_in_limits,
+        data,
+        _address(request),
+    )
+
+
+@sign_in_router.post(
+    "/magic-links",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Email a sign-in link",
+    description="Always 202: whether an active account has this email is not told. Limited "
+    "like sign-in.",
+    responses=_SIGN_IN_ERRORS,
+)
+async def request_magic_link(data: MagicLinkRequest, session: SessionDep, request: Request) -> None:
+    await accounts.request_magic_link(
+        session,
+        request.app.state.settings,
+        request.app.state.sign_in_limits,
+        data.workspace_id,
+        data.email,
+        _address(request),
+    )
+
+
+@sign_in_router.post(
+    "/magic-links/redeem",
+    summary="Sign in with a magic link's token",
+    responses=_SIGN_IN_ERRORS,
+)
+async def redeem_magic_link(
+    data: MagicLinkRedeem, session: SessionDep, request: Request
+) -> TokenPair:
+    return await accounts.redeem_magic_link(session, request.app.state.settings, data.token)
+
+
+@sign_in_router.post(
+    "/tokens/refresh",
+    summary="Exchange a refresh token for new tokens",
+    description="The refresh token is used up and a new one returned. Presenting a used-up one "
+    "again revokes every token of that sign-in (401).",
+    responses=_SIGN_IN_ERRORS,
+)
+async def refresh_tokens(data: Refresh, session: SessionDep, request: Request) -> TokenPair:
+    return await accounts.refresh(session, request.app.state.settings, data.refresh_token)
+
+
+@sign_in_router.post(
+    "/sign-out",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Sign out",
+    description="Revokes the refresh token and every token refreshed from the same sign-in.",
+    responses=_SIGN_IN_ERRORS,
+)
+async def sign_out(data: Refresh, session: SessionDep) -> None:
+    await accounts.sign_out(session, data.refresh_token)
+
+
+# --- The signed-in customer --------------------------------------------------------------------
+
+portal_router = crm_router("/v1/portal", "Portal", PortalRoute)
+_WRITE_ERRORS = problem_responses(400, 413, 415)
+
+
+@portal_router.get("/me", summary="My contact record")
+async def get_me(me: CustomerDep, session: SessionDep, response: Response) -> MeRead:
+    answer = await customer.me(session, me)
+    response.headers["ETag"] = etag(answer.version)
+    return answer
+
+
+@portal_router.patch(
+    "/me",
+    summary="Change my contact record",
+    description="Only first_name, last_name, phones, address and preferences; any other field "
+    "is a 422. If-Match takes the record's ETag.",
+    responses=problem_responses(400, 412, 413, 415, 428),
+)
+async def update_me(
+    data: MeUpdate, me: CustomerDep, session: SessionDep, if_match: IfMatchDep, response: Response
+) -> MeRead:
+    answer = await customer.update_me(session, me, data, if_match)
+    response.headers["ETag"] = etag(answer.version)
+    return answer
+
+
+@portal_router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Set or change my password",
+    responses=_WRITE_ERRORS,
+)
+async def change_password(data: PasswordChange, me: CustomerDep, session: SessionDep) -> None:
+    await accounts.change_password(session, me.workspace_id, me.user_id, data)
+
+
+@portal_router.get("/consents", summary="My marketing consents")
+async def get_consents(me: CustomerDep, session: SessionDep) -> ConsentsRead:
+    return await customer.consents(session, me)
+
+
+@portal_router.patch(
+    "/consents",
+    summary="Grant or withdraw marketing consent",
+    description="Per channel; each change is recorded with its time and the source `portal`.",
+    responses=_WRITE_ERRORS,
+)
+async def update_consents(
+    data: ConsentsUpdate, me: CustomerDep, session: SessionDep
+) -> ConsentsRead:
+    return await customer.update_consents(session, me, data)
+
+
+@portal_router.get(
+    "/tickets",
+    summary="My tickets",
+    description="Mine, and my company's when the workspace shares them.",
+    openapi_extra=documented_params(PortalTicketListParams),
+)
+async def list_my_tickets(
+    params: Annotated[PortalTicketListParams, Depends(list_params(PortalTicketListParams))],
+    me: CustomerDep,
+    session: SessionDep,
+) -> Page[PortalTicketRead]:
+    rows, next_cursor = await customer.list_tickets(session, me, params)
+    return Page(data=rows, next_cursor=next_cursor)
+
+
+@portal_router.post(
+    "/tickets",
+    status_code=status.HTTP_201_CREATED,
+    summary="Open a ticket",
+    responses=_WRITE_ERRORS,
+)
+async def open_ticket(
+    data: PortalTicketCreate, me: CustomerDep, session: SessionDep, response: Response
+) -> PortalTicketRead:
+    ticket = await customer.open_ticket(session, me, data)
+    response.headers["Location"] = f"/v1/portal/tickets/{ticket.id}"
+    return PortalTicketRead.model_validate(ticket)
+
+
+@portal_router.get(
+    "/tickets/{ticket_id:uuid}", summary="One of my tickets", responses=problem_responses(404)
+)
+async def get_my_ticket(
+    ticket_id: uuid.UUID, me: CustomerDep, session: SessionDep
+) -> PortalTicketRead:
+    return PortalTicketRead.model_validate(await customer.get_ticket(session, me, ticket_id))
+
+
+@portal_router.get(
+    "/tickets/{ticket_id:uuid}/messages",
+    summary="A ticket's conversation",
+    description="Public messages only.",
+    responses=problem_responses(404),
+    openapi_extra=documented_params(PortalMessageListParams),
+)
+async def list_my_ticket_messages(
+    ticket_id: uuid.UUID,
+    params: Annotated[PortalMessageListParams, Depends(list_params(PortalMessageListParams))],
+    me: CustomerDep,
+    session: SessionDep,
+) -> Page[PortalMessageRead]:
+    rows, next_cursor = await customer.list_messages(session, me, ticket_id, params)
+    return Page(data=rows, next_cursor=next_cursor)
+
+
+@portal_router.post(
+    "/tickets/{ticket_id:uuid}/messages",
+    status_code=status.HTTP_201_CREATED,
+    summary="Reply on a ticket",
+    description="Reopens a ticket that was pending on me or solved; a closed one is a 409.",
+    responses=problem_responses(400, 404, 409, 413, 415),
+)
+async def reply_to_ticket(
+    ticket_id: uuid.UUID, data: PortalMessageCreate, me: CustomerDep, session: SessionDep
+) -> PortalMessageRead:
+    return PortalMessageRead.model_validate(await customer.reply(session, me, ticket_id, data.body))
+
+
+@portal_router.post(
+    "/tickets/{ticket_id:uuid}/close",
+    summary="Close a ticket",
+    description="My problem is solved: the ticket becomes solved, then closed. 409 if closed.",
+    responses=problem_responses(404, 409),
+)
+async def close_my_ticket(
+    ticket_id: uuid.UUID, me: CustomerDep, session: SessionDep
+) -> PortalTicketRead:
+    return PortalTicketRead.model_validate(await customer.close_ticket(session, me, ticket_id))
+
+
+@portal_router.post(
+    "/tickets/{ticket_id:uuid}/rating",
+    status_code=status.HTTP_201_CREATED,
+    summary="Rate a solved or closed ticket (CSAT)",
+    description="Once per ticket, by the customer who asked (409 otherwise).",
+    responses=problem_responses(400, 404, 409, 413, 415),
+)
+async def rate_my_ticket(
+    ticket_id: uuid.UUID, data: Rating, me: CustomerDep, session: SessionDep
+) -> RatingRead:
+    return await customer.rate_ticket(session, me, ticket_id, data)
+
+
+@portal_router.get(
+    "/orders",
+    summary="My orders",
+    description="Mine, and my company's when the workspace shares them.",
+    openapi_extra=documented_params(PortalOrderListParams),
+)
+async def list_my_orders(
+    params: Annotated[PortalOrderListParams, Depends(list_params(PortalOrderListParams))],
+    me: CustomerDep,
+    session: SessionDep,
+) -> Page[OrderRead]:
+    rows, next_cursor = await customer.list_orders(session, me, params)
+    return Page(data=rows, next_cursor=next_cursor)
+
+
+@portal_router.post(
+    "/orders",
+    status_code=status.HTTP_201_CREATED,
+    summary="Place an order",
+    description="From active catalog products at their prices; an inactive or unknown product "
+    "is a 422 naming the line.",
+    responses=_WRITE_ERRORS,
+)
+async def place_order(
+    data: PortalOrderCreate, me: CustomerDep, session: SessionDep, response: Response
+) -> OrderRead:
+    order = await customer.place_order(session, me, data)
+    response.headers["Location"] = f"/v1/portal/orders/{order.id}"
+    return order
+
+
+@portal_router.get(
+    "/orders/{order_id:uuid}", summary="One of my orders", responses=problem_responses(404)
+)
+async def get_my_order(order_id: uuid.UUID, me: CustomerDep, session: SessionDep) -> OrderRead:
+    return await customer.get_order(session, me, order_id)
+
+
+@portal_router.get(
+    "/products",
+    summary="The catalog",
+    description="Active products only.",
+    openapi_extra=documented_params(PortalProductListParams),
+)
+async def list_catalog(
+    params: Annotated[PortalProductListParams, Depends(list_params(PortalProductListParams))],
+    me: CustomerDep,
+    session: SessionDep,
+) -> Page[ProductRead]:
+    rows, next_cursor = await customer.list_products(session, me, params)
+    return Page(data=rows, next_cursor=next_cursor)
+
+
+@portal_router.get(
+    "/data-export",
+    summary="Everything held about me",
+    description="My record, portal account, consent history, tickets with their public "
+    "messages, orders, survey answers and the interactions logged with me, as JSON.",
+)
+async def export_my_data(me: CustomerDep, session: SessionDep) -> DataExport:
+    return await customer.export(session, me)
