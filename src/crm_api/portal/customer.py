@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.contacts.schemas import ContactRead, ContactUpdate
@@ -129,7 +130,7 @@ async def _latest_consents(session: AsyncSession, customer: Customer) -> dict[st
         .order_by(
             ContactConsent.purpose, ContactConsent.recorded_at.desc(), ContactConsent.id.desc()
         )
-        .distinct(ContactConsent.purpose)
+        .ext(distinct_on(ContactConsent.purpose))
     )
     return {row.purpose: row for row in rows}
 
