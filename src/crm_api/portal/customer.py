@@ -21,7 +21,7 @@ from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import Conflict, NotFound
 from crm_api.core.events import record_event
 from crm_api.core.ids import new_id
-from crm_api.core.pagination import page_of, paginate, parse_sort
+from crm_api.core.pagination import ListParams, Sort, page_of, paginate, parse_sort
 from crm_api.models import (
     Contact,
     ContactConsent,
@@ -186,6 +186,13 @@ async def update_consents(
     return answer
 
 
+async def _page(
+    session: AsyncSession, statement: Any, id_column: Any, sort: Sort, params: ListParams
+) -> tuple[list[Any], str | None]:
+    rows = (await session.scalars(paginate(statement, id_column, sort, params))).all()
+    return page_of(rows, sort, params)
+
+
 # --- Tickets -----------------------------------------------------------------------------------
 
 
@@ -212,8 +219,7 @@ async def list_tickets(
     statement = select(Ticket).where(*_tickets_seen(customer))
     if params.status:
         statement = statement.where(Ticket.status.in_(params.status))
-    rows = (await session.scalars(paginate(statement, Ticket.id, sort, params))).all()
-    page, cursor = page_of(rows, sort, params)
+    page, cursor = await _page(session, statement, Ticket.id, sort, params)
     return [PortalTicketRead.model_validate(row) for row in page], cursor
 
 
@@ -249,8 +255,7 @@ async def list_messages(
         TicketMessage.ticket_id == ticket_id,
         TicketMessage.visibility == "public",
     )
-    rows = (await session.scalars(paginate(statement, TicketMessage.id, sort, params))).all()
-    page, cursor = page_of(rows, sort, params)
+    page, cursor = await _page(session, statement, TicketMessage.id, sort, params)
     return [PortalMessageRead.model_validate(row) for row in page], cursor
 
 
@@ -313,8 +318,7 @@ async def list_orders(
 ) -> tuple[list[OrderRead], str | None]:
     sort = parse_sort(params.sort, {"placed_at": Order.placed_at})
     statement = select(Order).where(*_orders_seen(customer))
-    rows = (await session.scalars(paginate(statement, Order.id, sort, params))).all()
-    page, cursor = page_of(rows, sort, params)
+    page, cursor = await _page(session, statement, Order.id, sort, params)
     return [await orders.read_order(session, order) for order in page], cursor
 
 
@@ -352,8 +356,7 @@ async def list_products(
     statement = select(Product).where(
         Product.workspace_id == customer.workspace_id, Product.active.is_(True)
     )
-    rows = (await session.scalars(paginate(statement, Product.id, sort, params))).all()
-    page, cursor = page_of(rows, sort, params)
+    page, cursor = await _page(session, statement, Product.id, sort, params)
     return [ProductRead.of(product) for product in page], cursor
 
 
@@ -364,6 +367,23 @@ def _plain(rows: Sequence[Any], *fields: str) -> list[dict[str, Any]]:
     return [{name: getattr(row, name) for name in fields} for row in rows]
 
 
+async def _held(
+    session: AsyncSession,
+    customer: Customer,
+    model: Any,
+    person: Any,
+    time: Any,
+    *more: ColumnElement[bool],
+) -> Sequence[Any]:
+    """The model's rows about the customer (`person` is the column naming them), oldest first."""
+    statement = (
+        select(model)
+        .where(model.workspace_id == customer.workspace_id, person == customer.contact_id, *more)
+        .order_by(time, model.id)
+    )
+    return (await session.scalars(statement)).all()
+
+
 async def export(session: AsyncSession, customer: Customer) -> DataExport:
     """Everything held about the customer as a person: their record and account, consent
     history, their own tickets with the public messages, orders, survey answers and the
@@ -371,13 +391,7 @@ async def export(session: AsyncSession, customer: Customer) -> DataExport:
     ws, contact_id = customer.workspace_id, customer.contact_id
     contact = await _contact(session, customer)
     user = await _user(session, customer)
-    own_tickets = (
-        await session.scalars(
-            select(Ticket)
-            .where(Ticket.workspace_id == ws, Ticket.requester_id == contact_id)
-            .order_by(Ticket.created_at, Ticket.id)
-        )
-    ).all()
+    own_tickets = await _held(session, customer, Ticket, Ticket.requester_id, Ticket.created_at)
     messages = (
         await session.scalars(
             select(TicketMessage)
@@ -399,38 +413,21 @@ async def export(session: AsyncSession, customer: Customer) -> DataExport:
         by_ticket.setdefault(message.ticket_id, []).append(
             PortalMessageRead.model_validate(message).model_dump(mode="json")
         )
-    own_orders = (
-        await session.scalars(
-            select(Order)
-            .where(Order.workspace_id == ws, Order.contact_id == contact_id)
-            .order_by(Order.placed_at, Order.id)
-        )
-    ).all()
-    consent_rows = (
-        await session.scalars(
-            select(ContactConsent)
-            .where(ContactConsent.workspace_id == ws, ContactConsent.contact_id == contact_id)
-            .order_by(ContactConsent.recorded_at, ContactConsent.id)
-        )
-    ).all()
-    answers = (
-        await session.scalars(
-            select(SurveyResponse)
-            .where(SurveyResponse.workspace_id == ws, SurveyResponse.contact_id == contact_id)
-            .order_by(SurveyResponse.responded_at, SurveyResponse.id)
-        )
-    ).all()
-    interactions = (
-        await session.scalars(
-            select(Interaction)
-            .where(
-                Interaction.workspace_id == ws,
-                Interaction.contact_id == contact_id,
-                Interaction.kind != "note",
-            )
-            .order_by(Interaction.occurred_at, Interaction.id)
-        )
-    ).all()
+    own_orders = await _held(session, customer, Order, Order.contact_id, Order.placed_at)
+    consent_rows = await _held(
+        session, customer, ContactConsent, ContactConsent.contact_id, ContactConsent.recorded_at
+    )
+    answers = await _held(
+        session, customer, SurveyResponse, SurveyResponse.contact_id, SurveyResponse.responded_at
+    )
+    interactions = await _held(
+        session,
+        customer,
+        Interaction,
+        Interaction.contact_id,
+        Interaction.occurred_at,
+        Interaction.kind != "note",
+    )
     record = ContactRead.model_validate(contact).model_dump(
         mode="json", exclude={"owner_id", "tags", "custom_fields", "lead_score"}
     )
