@@ -6,6 +6,7 @@ from fastapi import Depends, Response, status
 from crm_api.contacts import service as contacts_service
 from crm_api.contacts.schemas import ContactListParams, ContactRead, contacts_of
 from crm_api.core.auth import Principal, Scope, require
+from crm_api.core.batch import BATCH_DESCRIPTION, BatchRequest, BatchResult, batch
 from crm_api.core.concurrency import IfMatchDep, etag
 from crm_api.core.errors import problem_responses
 from crm_api.core.pagination import Page
@@ -15,7 +16,7 @@ from crm_api.core.session import SessionDep
 from crm_api.models import Company
 
 from . import service
-from .schemas import CompanyCreate, CompanyListParams, CompanyRead, CompanyUpdate
+from .schemas import CompanyCreate, CompanyListParams, CompanyRead, CompanyUpdate, CompanyUpsert
 
 router = crm_router("/v1/companies", "Companies")
 Reader = Annotated[Principal, Depends(require(Scope.companies_read))]
@@ -138,3 +139,25 @@ async def list_company_contacts(
     scoped = params.model_copy(update={"company_id": company_id})
     rows, next_cursor = await contacts_service.list_contacts(session, principal, scoped)
     return Page(data=contacts_of(rows), next_cursor=next_cursor)
+
+
+@router.post(
+    "/batch",
+    summary="Create, update or upsert up to 100 companies",
+    description=BATCH_DESCRIPTION + " Upsert matches on domain.",
+    responses=problem_responses(400, 413, 415),
+)
+async def batch_companies(
+    data: BatchRequest, session: SessionDep, principal: Writer
+) -> BatchResult[CompanyRead]:
+    return await batch(
+        session,
+        data,
+        CompanyRead.of,
+        create=(CompanyCreate, lambda item: service.create_company(session, principal, item)),
+        update=(
+            CompanyUpdate,
+            lambda id_, item, check: service.update_company(session, principal, id_, item, check),
+        ),
+        upsert=(CompanyUpsert, lambda item: service.upsert_company(session, principal, item)),
+    )

@@ -51,6 +51,12 @@ class CompanyCreate(_CompanyFields):
     custom_fields: CustomFieldValues = Field(default_factory=dict)
 
 
+class CompanyUpsert(CompanyCreate):
+    domain: str = Field(
+        description="The natural key: an existing company with this domain is updated."
+    )
+
+
 class CompanyUpdate(_CompanyFields):
     """Fields not sent are untouched; null clears a field; objects merge (RFC 7396)."""
 

@@ -19,7 +19,7 @@ from crm_api.lead_scoring.service import rescore_company_contacts
 from crm_api.models import Company, Contact, Deal, Interaction, Task, Ticket
 
 from . import repository
-from .schemas import CompanyCreate, CompanyListParams, CompanyRead, CompanyUpdate
+from .schemas import CompanyCreate, CompanyListParams, CompanyRead, CompanyUpdate, CompanyUpsert
 
 _OBJECT_FIELDS = frozenset({"address"})
 
@@ -53,6 +53,22 @@ async def create_company(
         session.add(company)
     record_event(session, principal, "company.created", company.id, CompanyRead.of(company))
     return company
+
+
+async def upsert_company(
+    session: AsyncSession, principal: Principal, data: CompanyUpsert
+) -> tuple[Company, bool]:
+    """Create the company with this domain, or update the one that has it (the fields sent, as
+    in PATCH). True when created; a concurrent creation of the same domain is a 409."""
+    existing = await repository.find_by_domain(session, principal.workspace_id, data.domain)
+    if existing is None:
+        return await create_company(session, principal, CompanyCreate(**_sent(data))), True
+    update = CompanyUpdate(**_sent(data))
+    return await update_company(session, principal, existing.id, update, IfMatch(None)), False
+
+
+def _sent(data: CompanyUpsert) -> dict[str, Any]:
+    return data.model_dump(include=data.model_fields_set)
 
 
 async def get_company(

@@ -4,6 +4,7 @@ from typing import Annotated
 from fastapi import Depends, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
+from crm_api.core.batch import BATCH_DESCRIPTION, BatchRequest, BatchResult, batch
 from crm_api.core.concurrency import IfMatchDep, etag
 from crm_api.core.errors import problem_responses
 from crm_api.core.pagination import Page
@@ -161,4 +162,26 @@ async def get_lifecycle_history(
     rows, next_cursor = await service.lifecycle_history(session, principal, contact_id, params)
     return Page(
         data=[LifecycleChangeRead.model_validate(row) for row in rows], next_cursor=next_cursor
+    )
+
+
+@router.post(
+    "/batch",
+    summary="Create, update or upsert up to 100 contacts",
+    description=BATCH_DESCRIPTION + " Upsert matches on email.",
+    responses=problem_responses(400, 413, 415),
+)
+async def batch_contacts(
+    data: BatchRequest, session: SessionDep, principal: Writer
+) -> BatchResult[ContactRead]:
+    return await batch(
+        session,
+        data,
+        ContactRead.model_validate,
+        create=(ContactCreate, lambda item: service.create_contact(session, principal, item)),
+        update=(
+            ContactUpdate,
+            lambda id_, item, check: service.update_contact(session, principal, id_, item, check),
+        ),
+        upsert=(ContactUpsert, lambda item: service.upsert_contact(session, principal, item)),
     )

@@ -53,7 +53,7 @@ def _validation_problem(exc: RequestValidationError) -> CRMError:
     return ValidationFailed(f"Invalid fields: {fields}", errors=errors)
 
 
-def _integrity_problem(exc: IntegrityError) -> CRMError:
+def integrity_problem(exc: IntegrityError) -> CRMError:
     cause = getattr(exc.orig, "__cause__", None)
     constraint, sqlstate = violated_constraint(exc)
     constraint = constraint or ""
@@ -152,7 +152,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_integrity_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, IntegrityError)
-        return problem_response(_integrity_problem(exc), request)
+        return problem_response(integrity_problem(exc), request)
 
     async def on_data_error(request: Request, exc: Exception) -> Response:
         # Bounds are checked by the schemas; this is the net for a value PostgreSQL still refuses.

@@ -4,6 +4,7 @@ from typing import Annotated
 from fastapi import Depends, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
+from crm_api.core.batch import BATCH_DESCRIPTION, BatchRequest, BatchResult, batch
 from crm_api.core.concurrency import IfMatchDep, etag
 from crm_api.core.errors import problem_responses
 from crm_api.core.pagination import Page
@@ -132,3 +133,25 @@ async def get_stage_history(
 ) -> Page[StageChangeRead]:
     rows, next_cursor = await service.stage_history(session, principal, deal_id, params)
     return Page(data=[StageChangeRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/batch",
+    summary="Create or update up to 100 deals",
+    description=BATCH_DESCRIPTION + " Deals have no natural key: `upsert` is a 422.",
+    responses=problem_responses(400, 413, 415),
+)
+async def batch_deals(
+    data: BatchRequest, session: SessionDep, principal: Writer
+) -> BatchResult[DealRead]:
+    return await batch(
+        session,
+        data,
+        lambda deal: deal,
+        create=(DealCreate, lambda item: service.create_deal(session, principal, item)),
+        update=(
+            DealUpdate,
+            lambda id_, item, check: service.update_deal(session, principal, id_, item, check),
+        ),
+        upsert=None,
+    )
