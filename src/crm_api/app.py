@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from crm_api.api_keys.router import router as api_keys_router
+from crm_api.audit.router import router as audit_router
 from crm_api.companies.router import router as companies_router
 from crm_api.contacts.router import router as contacts_router
 from crm_api.core.auth import SECURITY_SCHEME
@@ -70,6 +71,7 @@ ROUTERS = (
     lead_scoring_router,
     timeline_router,
     events_router,
+    audit_router,
     webhook_endpoints_router,
     webhook_deliveries_router,
     staff_router,

@@ -4,9 +4,10 @@ back; purging is a separate act, allowed only on an archived record. Each emits 
 
 import inspect
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
@@ -44,6 +45,9 @@ async def _shown(snapshot: Snapshot, record: Any) -> BaseModel:
     return await shown if inspect.isawaitable(shown) else shown
 
 
+_WHEN: TypeAdapter[datetime | None] = TypeAdapter(datetime | None)
+
+
 async def change_archived(
     session: AsyncSession,
     principal: Principal,
@@ -56,10 +60,13 @@ async def change_archived(
 ) -> None:
     """Archive (or restore) a locked record; nothing happens if it already is."""
     if_match.check(record.version)
+    before = record.archived_at
     if set_archived(record, archived):
         await session.flush()
         event_type = f"{resource}.archived" if archived else f"{resource}.restored"
-        record_event(session, principal, event_type, record.id, await _shown(snapshot, record))
+        previous = {"archived_at": _WHEN.dump_python(before, mode="json")}
+        shown = await _shown(snapshot, record)
+        record_event(session, principal, event_type, record.id, shown, previous)
 
 
 async def purge(

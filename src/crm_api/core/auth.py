@@ -56,6 +56,7 @@ class Scope(StrEnum):
     kpis_read = "kpis:read"
     lead_scoring_write = "lead_scoring:write"
     portal_read = "portal:read"
+    audit_read = "audit:read"
     portal_write = "portal:write"
 
 

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
 from crm_api.core.ids import new_id
-from crm_api.models import Event
+from crm_api.models import AuditEntry, Event
+from crm_api.models.base import utcnow
 
 
 def record_event(
@@ -22,19 +23,67 @@ def record_event(
     *,
     event_id: uuid.UUID | None = None,
 ) -> None:
+    data = resource.model_dump(mode="json")
+    now = utcnow()
+    resource_type = event_type.split(".", 1)[0]
+    event = Event(
+        workspace_id=principal.workspace_id,
+        id=event_id or new_id(),
+        type=event_type,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        data=data,
+        previous=previous,
+        actor_type=principal.actor_type,
+        actor_id=principal.actor_id,
+        occurred_at=now,
+    )
+    session.add(event)
     session.add(
-        Event(
+        AuditEntry(
             workspace_id=principal.workspace_id,
-            id=event_id or new_id(),
-            type=event_type,
-            resource_type=event_type.split(".", 1)[0],
-            resource_id=resource_id,
-            data=resource.model_dump(mode="json"),
-            previous=previous,
+            id=new_id(),
+            occurred_at=now,
             actor_type=principal.actor_type,
             actor_id=principal.actor_id,
+            action=event_type,
+            record_type=resource_type,
+            record_id=resource_id,
+            changes=audited_changes(event_type, data, previous),
         )
     )
+
+
+# Fields whose values never reach the audit log, wherever they appear.
+_SECRET_PARTS = ("secret", "password", "token", "hash")
+
+
+def _redacted(field: str, value: Any) -> Any:
+    if any(part in field.lower() for part in _SECRET_PARTS):
+        return "[redacted]"
+    if isinstance(value, dict):
+        return {key: _redacted(key, inner) for key, inner in value.items()}
+    return value
+
+
+def audited_changes(
+    event_type: str, data: dict[str, Any], previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """{field: {"old": ..., "new": ...}}: what an update changed, everything a creation set,
+    everything a deletion removed; secrets redacted."""
+    if previous is not None:
+        pairs = {field: (old, data.get(field)) for field, old in previous.items()}
+    elif event_type.endswith(".created"):
+        pairs = {field: (None, new) for field, new in data.items()}
+    elif event_type.endswith((".deleted", ".purged")):
+        pairs = {field: (old, None) for field, old in data.items()}
+    else:
+        pairs = {}
+    return {
+        field: {"old": _redacted(field, old), "new": _redacted(field, new)}
+        for field, (old, new) in pairs.items()
+        if field not in {"updated_at", "version"}
+    }
 
 
 def record_update(

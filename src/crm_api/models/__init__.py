@@ -19,7 +19,7 @@ from crm_api.models.contact import (
     Segment,
 )
 from crm_api.models.custom_field import CustomFieldDefinition
-from crm_api.models.event import Event, IdempotencyKey
+from crm_api.models.event import AuditEntry, Event, IdempotencyKey
 from crm_api.models.pipeline import (
     STAGE_KINDS,
     Deal,
@@ -100,6 +100,7 @@ __all__ = [
     "RFM_SEGMENTS",
     "STAGE_KINDS",
     "ApiKey",
+    "AuditEntry",
     "Base",
     "Company",
     "Contact",

@@ -47,3 +47,25 @@ class IdempotencyKey(Base):
     response_body: Mapped[bytes | None]
 
     __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+
+
+class AuditEntry(WorkspaceScoped, Base):
+    """Who changed what, when: one row per recorded change, with the changed fields' old and
+    new values (secrets redacted). Kept when events are purged."""
+
+    __tablename__ = "audit_log"
+
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[uuid.UUID | None]
+    action: Mapped[str] = mapped_column(String(64))
+    record_type: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[uuid.UUID]
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+    __table_args__ = (
+        Index("ix_audit_log_occurred_at", "workspace_id", "occurred_at", "id"),
+        Index("ix_audit_log_record", "workspace_id", "record_id", "occurred_at", "id"),
+        Index("ix_audit_log_record_type", "workspace_id", "record_type", "occurred_at", "id"),
+        Index("ix_audit_log_actor", "workspace_id", "actor_id", "occurred_at", "id"),
+    )
