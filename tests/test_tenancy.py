@@ -41,6 +41,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/webhook-endpoints/{webhook_endpoint_id}/replay"): {
         "since": "2026-01-01T00:00:00Z"
     },
+    ("POST", "/v1/contacts/{contact_id}/consents"): {
+        "purpose": "marketing_email",
+        "granted": True,
+    },
     ("POST", "/v1/pipelines/{pipeline_id}/stages/reorder"): {
         "stage_ids": ["01a20000-0000-7000-8000-000000000000"]
     },

@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from crm_api.api_keys.router import router as api_keys_router
 from crm_api.audit.router import router as audit_router
 from crm_api.companies.router import router as companies_router
+from crm_api.consents.router import router as consents_router
 from crm_api.contacts.router import router as contacts_router
 from crm_api.core.auth import SECURITY_SCHEME
 from crm_api.core.config import Settings, get_settings
@@ -36,6 +37,7 @@ from crm_api.portal.accounts import SignInLimits
 from crm_api.portal.auth import SECURITY_SCHEME as PORTAL_SECURITY_SCHEME
 from crm_api.portal.cors import PortalCORSMiddleware
 from crm_api.portal.router import portal_router, sign_in_router, staff_router
+from crm_api.privacy.router import router as privacy_router
 from crm_api.products.router import router as products_router
 from crm_api.rfm.router import router as rfm_router
 from crm_api.segments.router import router as segments_router
@@ -55,6 +57,8 @@ ROUTERS = (
     api_keys_router,
     custom_fields_router,
     contacts_router,
+    consents_router,
+    privacy_router,
     companies_router,
     pipelines_router,
     deals_router,

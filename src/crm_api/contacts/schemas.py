@@ -48,6 +48,11 @@ class ContactCreate(_ContactFields):
     lifecycle_stage: LifecycleStage = "lead"
     tags: Tags = Field(default_factory=list)
     custom_fields: CustomFieldValues = Field(default_factory=dict)
+    reimport_erased: bool = Field(
+        default=False,
+        description="Create it even though a person with this email was erased before "
+        "(otherwise a 409).",
+    )
 
     @model_validator(mode="after")
     def _identifiable(self) -> Self:
@@ -161,6 +166,13 @@ class ContactListParams(RecordListParams):
     company_id: uuid.UUID | None = None
     company_industry: str | None = Field(default=None, description="The company's industry.")
     company_domain: str | None = Field(default=None, description="The company's domain.")
+    consented_to: (
+        list[Literal["marketing_email", "marketing_sms", "marketing_phone", "profiling"]] | None
+    ) = Field(
+        default=None,
+        description="Only contacts whose consent for each of these purposes is in force: for "
+        "marketing lists, exports and segments.",
+    )
     rfm_segment: (
         list[
             Literal[

@@ -8,18 +8,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.companies.service import company_ids_where
+from crm_api.consents.service import consented_to
 from crm_api.core.archive import change_archived, ensure_live, purge
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.db import violated_constraint
-from crm_api.core.errors import NotFound
+from crm_api.core.errors import Conflict, NotFound
 from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range, record_conditions
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, touch, unique_guard
 from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.lead_scoring.service import rescore_contact
-from crm_api.models import Contact, ContactRfm, LifecycleChange
+from crm_api.models import Contact, ContactRfm, ErasedEmail, LifecycleChange
+from crm_api.privacy.erased import email_hash
 
 from . import repository
 from .schemas import (
@@ -64,7 +66,19 @@ def _email_guard(
 
 
 async def _new_contact(session: AsyncSession, principal: Principal, data: ContactCreate) -> Contact:
-    values = data.model_dump(exclude={"custom_fields"}, exclude_none=True)
+    if data.email and not data.reimport_erased:
+        erased = await session.scalar(
+            select(ErasedEmail.erased_at).where(
+                ErasedEmail.workspace_id == principal.workspace_id,
+                ErasedEmail.email_hash == email_hash(data.email),
+            )
+        )
+        if erased is not None:
+            raise Conflict(
+                "A person with this email was erased; send reimport_erased: true to create "
+                "the contact again."
+            )
+    values = data.model_dump(exclude={"custom_fields", "reimport_erased"}, exclude_none=True)
     values["custom_fields"] = await validated_values(
         session, principal.workspace_id, "contact", None, data.custom_fields
     )
@@ -187,6 +201,7 @@ async def upsert_contact(
         assert existing is not None  # the insert that beat ours has committed
     ensure_live(existing)
     changes = sent_values(data, _OBJECT_FIELDS)
+    changes.pop("reimport_erased", None)
     return await _apply_update(session, principal, existing, changes), False
 
 
@@ -219,6 +234,8 @@ def _conditions(principal: Principal, params: ContactListParams) -> list[ColumnE
             workspace_id, industry=params.company_industry, domain=params.company_domain
         )
         conditions.append(Contact.company_id.in_(companies))
+    if params.consented_to:
+        conditions += consented_to(workspace_id, list(params.consented_to))
     if params.rfm_segment:
         conditions.append(
             Contact.id.in_(

@@ -57,6 +57,7 @@ class Scope(StrEnum):
     lead_scoring_write = "lead_scoring:write"
     portal_read = "portal:read"
     audit_read = "audit:read"
+    privacy_write = "privacy:write"
     portal_write = "portal:write"
 
 

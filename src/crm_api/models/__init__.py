@@ -14,6 +14,7 @@ from crm_api.models.company import Company
 from crm_api.models.contact import (
     LIFECYCLE_STAGES,
     Contact,
+    ErasedEmail,
     LeadScoringRule,
     LifecycleChange,
     Segment,
@@ -111,6 +112,7 @@ __all__ = [
     "DealContact",
     "DealStageChange",
     "EmailMessage",
+    "ErasedEmail",
     "Event",
     "IdempotencyKey",
     "Interaction",

@@ -6,6 +6,7 @@ from sqlalchemy import (
     CheckConstraint,
     Computed,
     DateTime,
+    ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -167,3 +168,16 @@ class LeadScoringRule(WorkspaceScoped, Timestamped, Versioned, Base):
         CheckConstraint(f"kind IN {LEAD_RULE_KINDS!r}", name="kind"),
         Index("ix_lead_scoring_rules_created_at", "workspace_id", "created_at", "id"),
     )
+
+
+class ErasedEmail(Base):
+    """The SHA-256 of an erased person's email: creating a contact with it again is refused
+    unless asked for (`reimport_erased`). The email itself is gone."""
+
+    __tablename__ = "erased_emails"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    email_hash: Mapped[bytes] = mapped_column(primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

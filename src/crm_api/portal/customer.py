@@ -8,34 +8,30 @@ as the portal user (`actor_type` portal_user).
 """
 
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_api.contacts.schemas import ContactRead, ContactUpdate
+from crm_api.consents import service as consent_records
+from crm_api.contacts.schemas import ContactUpdate
 from crm_api.contacts.service import update_contact
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import Conflict, NotFound
 from crm_api.core.events import record_event
-from crm_api.core.ids import new_id
 from crm_api.core.pagination import ListParams, Sort, page_of, paginate, parse_sort
 from crm_api.models import (
     Contact,
-    ContactConsent,
-    Interaction,
     Order,
     PortalUser,
     Product,
-    SurveyResponse,
     Ticket,
     TicketMessage,
 )
 from crm_api.models.base import utcnow
 from crm_api.orders import service as orders
 from crm_api.orders.schemas import OrderCreate, OrderLineCreate, OrderRead
+from crm_api.privacy.export import DataExport, subject_data
 from crm_api.products.schemas import ProductRead
 from crm_api.surveys import service as surveys
 from crm_api.surveys.schemas import CsatCreate
@@ -47,7 +43,6 @@ from .schemas import (
     ConsentsRead,
     ConsentState,
     ConsentsUpdate,
-    DataExport,
     MeRead,
     MeUpdate,
     PortalMessageListParams,
@@ -58,7 +53,6 @@ from .schemas import (
     PortalTicketCreate,
     PortalTicketListParams,
     PortalTicketRead,
-    PortalUserRead,
     PreferencesRead,
     Rating,
     RatingRead,
@@ -120,23 +114,8 @@ async def update_me(
 # --- Consent -----------------------------------------------------------------------------------
 
 
-async def _latest_consents(session: AsyncSession, customer: Customer) -> dict[str, ContactConsent]:
-    rows = await session.scalars(
-        select(ContactConsent)
-        .where(
-            ContactConsent.workspace_id == customer.workspace_id,
-            ContactConsent.contact_id == customer.contact_id,
-        )
-        .order_by(
-            ContactConsent.purpose, ContactConsent.recorded_at.desc(), ContactConsent.id.desc()
-        )
-        .ext(distinct_on(ContactConsent.purpose))
-    )
-    return {row.purpose: row for row in rows}
-
-
 async def consents(session: AsyncSession, customer: Customer) -> ConsentsRead:
-    latest = await _latest_consents(session, customer)
+    latest = await consent_records.latest(session, customer.workspace_id, customer.contact_id)
 
     def state(purpose: str) -> ConsentState:
         row = latest.get(purpose)
@@ -154,8 +133,7 @@ async def update_consents(
     await session.get(
         Contact, (customer.workspace_id, customer.contact_id), with_for_update=True
     )  # one change at a time per contact
-    latest = await _latest_consents(session, customer)
-    now = utcnow()
+    latest = await consent_records.latest(session, customer.workspace_id, customer.contact_id)
     for channel in data.model_fields_set:
         granted = getattr(data, channel)
         purpose = CHANNEL_PURPOSES[channel]
@@ -164,19 +142,14 @@ async def update_consents(
             continue
         if current is None and not granted:
             continue  # nothing granted, nothing to withdraw
-        session.add(
-            ContactConsent(
-                workspace_id=customer.workspace_id,
-                id=new_id(),
-                contact_id=customer.contact_id,
-                purpose=purpose,
-                granted=granted,
-                source="portal",
-                proof=f"{'Granted' if granted else 'Withdrawn'} by the customer in the portal.",
-                actor_type="portal_user",
-                actor_id=customer.user_id,
-                recorded_at=now,
-            )
+        await consent_records.record(
+            session,
+            customer.principal,
+            customer.contact_id,
+            purpose,
+            granted=granted,
+            source="portal",
+            proof=f"{'Granted' if granted else 'Withdrawn'} by the customer in the portal.",
         )
     await session.flush()
     answer = await consents(session, customer)
@@ -363,95 +336,6 @@ async def list_products(
 # --- Data export -------------------------------------------------------------------------------
 
 
-def _plain(rows: Sequence[Any], *fields: str) -> list[dict[str, Any]]:
-    return [{name: getattr(row, name) for name in fields} for row in rows]
-
-
-async def _held(
-    session: AsyncSession,
-    customer: Customer,
-    model: Any,
-    person: Any,
-    time: Any,
-    *more: ColumnElement[bool],
-) -> Sequence[Any]:
-    """The model's rows about the customer (`person` is the column naming them), oldest first."""
-    statement = (
-        select(model)
-        .where(model.workspace_id == customer.workspace_id, person == customer.contact_id, *more)
-        .order_by(time, model.id)
-    )
-    return (await session.scalars(statement)).all()
-
-
 async def export(session: AsyncSession, customer: Customer) -> DataExport:
-    """Everything held about the customer as a person: their record and account, consent
-    history, their own tickets with the public messages, orders, survey answers and the
-    interactions logged with them (internal notes and staff-only fields left out)."""
-    ws, contact_id = customer.workspace_id, customer.contact_id
-    contact = await _contact(session, customer)
-    user = await _user(session, customer)
-    own_tickets = await _held(session, customer, Ticket, Ticket.requester_id, Ticket.created_at)
-    messages = (
-        await session.scalars(
-            select(TicketMessage)
-            .join(
-                Ticket,
-                (Ticket.workspace_id == TicketMessage.workspace_id)
-                & (Ticket.id == TicketMessage.ticket_id),
-            )
-            .where(
-                TicketMessage.workspace_id == ws,
-                Ticket.requester_id == contact_id,
-                TicketMessage.visibility == "public",
-            )
-            .order_by(TicketMessage.created_at, TicketMessage.id)
-        )
-    ).all()
-    by_ticket: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    for message in messages:
-        by_ticket.setdefault(message.ticket_id, []).append(
-            PortalMessageRead.model_validate(message).model_dump(mode="json")
-        )
-    own_orders = await _held(session, customer, Order, Order.contact_id, Order.placed_at)
-    consent_rows = await _held(
-        session, customer, ContactConsent, ContactConsent.contact_id, ContactConsent.recorded_at
-    )
-    answers = await _held(
-        session, customer, SurveyResponse, SurveyResponse.contact_id, SurveyResponse.responded_at
-    )
-    interactions = await _held(
-        session,
-        customer,
-        Interaction,
-        Interaction.contact_id,
-        Interaction.occurred_at,
-        Interaction.kind != "note",
-    )
-    record = ContactRead.model_validate(contact).model_dump(
-        mode="json", exclude={"owner_id", "tags", "custom_fields", "lead_score"}
-    )
-    return DataExport(
-        exported_at=utcnow(),
-        contact=record,
-        portal_account={
-            **PortalUserRead.model_validate(user).model_dump(mode="json"),
-            "preferences": user.preferences,
-        },
-        consents=_plain(consent_rows, "purpose", "granted", "source", "proof", "recorded_at"),
-        tickets=[
-            {
-                **PortalTicketRead.model_validate(ticket).model_dump(mode="json"),
-                "messages": by_ticket.get(ticket.id, []),
-            }
-            for ticket in own_tickets
-        ],
-        orders=[
-            (await orders.read_order(session, order)).model_dump(mode="json")
-            for order in own_orders
-        ],
-        survey_responses=_plain(answers, "kind", "score", "comment", "ticket_id", "responded_at"),
-        interactions=_plain(
-            interactions, "kind", "direction", "subject", "body", "occurred_at", "duration_seconds"
-        ),
-    )
+    """Everything held about the customer, as the portal shows it (privacy/export.py)."""
+    return await subject_data(session, await _contact(session, customer), for_customer=True)

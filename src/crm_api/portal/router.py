@@ -16,6 +16,7 @@ from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
 from crm_api.models import PortalUser
 from crm_api.orders.schemas import OrderRead
+from crm_api.privacy.export import DataExport
 from crm_api.products.schemas import ProductRead
 
 from . import accounts, customer
@@ -25,7 +26,6 @@ from .schemas import (
     AcceptInvitation,
     ConsentsRead,
     ConsentsUpdate,
-    DataExport,
     InvitationRead,
     MagicLinkRedeem,
     MagicLinkRequest,

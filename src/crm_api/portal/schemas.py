@@ -4,7 +4,7 @@ field (owner, tags, custom fields, SLA clocks, internal notes)."""
 import uuid
 import zoneinfo
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import EmailStr, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -234,19 +234,3 @@ class PortalOrderCreate(InputSchema):
 
 class PortalOrderListParams(ListParams):
     sort: Literal["placed_at", "-placed_at"] = "-placed_at"
-
-
-# --- Data export -------------------------------------------------------------------------------
-
-
-class DataExport(ReadSchema):
-    """Everything held about the customer, as of `exported_at`."""
-
-    exported_at: datetime
-    contact: dict[str, Any]
-    portal_account: dict[str, Any]
-    consents: list[dict[str, Any]]
-    tickets: list[dict[str, Any]]
-    orders: list[dict[str, Any]]
-    survey_responses: list[dict[str, Any]]
-    interactions: list[dict[str, Any]]
