@@ -51,6 +51,16 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
+async def _merge_body(client: AsyncClient, owner: Workspace) -> dict[str, Any]:
+    return {"source_id": await _contact(client, owner)}
+
+
+# Bodies naming another record of the owner's, built per test.
+BUILT_BODIES: dict[tuple[str, str], Callable[[AsyncClient, Workspace], Awaitable[Any]]] = {
+    ("POST", "/v1/contacts/{contact_id}/merge"): _merge_body,
+}
+
+
 async def _contact(client: AsyncClient, owner: Workspace) -> str:
     email = f"{uuid.uuid4().hex[:10]}@example.com"
     return str((await make_contact(client, owner, email=email))["id"])
@@ -220,6 +230,8 @@ async def test_another_workspaces_record_is_not_found(
         ids[name] = await FACTORIES[name](client, other_workspace)
     url = path.format(**ids)
     body = BODIES.get((method, path), {}) if method in {"POST", "PATCH", "PUT"} else None
+    if (method, path) in BUILT_BODIES:
+        body = await BUILT_BODIES[method, path](client, other_workspace)
 
     stranger = await client.request(method, url, json=body, headers=workspace.headers)
     assert stranger.status_code == 404, stranger.text

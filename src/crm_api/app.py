@@ -26,6 +26,7 @@ from crm_api.core.rate_limit import RateLimiter
 from crm_api.custom_fields.router import router as custom_fields_router
 from crm_api.deals.router import router as deals_router
 from crm_api.events.router import router as events_router
+from crm_api.hygiene.router import router as hygiene_router
 from crm_api.interactions.router import router as interactions_router
 from crm_api.kpis.router import router as kpis_router
 from crm_api.lead_scoring.router import router as lead_scoring_router
@@ -52,6 +53,7 @@ from crm_api.workspaces.router import router as workspace_router
 
 ROUTERS = (
     ops_router,
+    hygiene_router,
     workspace_router,
     members_router,
     api_keys_router,

@@ -14,6 +14,7 @@ from crm_api.models.company import Company
 from crm_api.models.contact import (
     LIFECYCLE_STAGES,
     Contact,
+    ContactMerge,
     ErasedEmail,
     LeadScoringRule,
     LifecycleChange,
@@ -106,6 +107,7 @@ __all__ = [
     "Company",
     "Contact",
     "ContactConsent",
+    "ContactMerge",
     "ContactRfm",
     "CustomFieldDefinition",
     "Deal",

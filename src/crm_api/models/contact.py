@@ -12,11 +12,13 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    event,
     func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from crm_api.core.phones import normalized
 from crm_api.models.base import Base, Timestamped, Versioned, WorkspaceScoped, utcnow
 
 LIFECYCLE_STAGES = (
@@ -40,6 +42,8 @@ class Contact(WorkspaceScoped, Timestamped, Versioned, Base):
     email: Mapped[str | None] = mapped_column(String(320))
     additional_emails: Mapped[list[str]] = mapped_column(ARRAY(String(320)), default=list)
     phones: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    # The phones in E.164, kept by the listeners below: duplicate detection compares these.
+    phones_e164: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
     job_title: Mapped[str | None] = mapped_column(String(200))
     lifecycle_stage: Mapped[str] = mapped_column(String(32), default="lead")
     lead_source: Mapped[str | None] = mapped_column(String(100))
@@ -78,6 +82,7 @@ class Contact(WorkspaceScoped, Timestamped, Versioned, Base):
         Index("ix_contacts_last_name", "workspace_id", "last_name", "id"),
         Index("ix_contacts_lifecycle_stage", "workspace_id", "lifecycle_stage", "created_at", "id"),
         Index("ix_contacts_company", "workspace_id", "company_id", "created_at", "id"),
+        Index("ix_contacts_phones_e164", "workspace_id", "phones_e164", postgresql_using="gin"),
         Index("ix_contacts_owner", "workspace_id", "owner_id", "created_at", "id"),
         Index("ix_contacts_lead_score", "workspace_id", "lead_score", "id"),
         Index(
@@ -95,6 +100,12 @@ class Contact(WorkspaceScoped, Timestamped, Versioned, Base):
             postgresql_using="gin",
         ),
     )
+
+
+@event.listens_for(Contact, "before_insert")
+@event.listens_for(Contact, "before_update")
+def _normalize_phones(_mapper: Any, _connection: Any, contact: Contact) -> None:
+    contact.phones_e164 = normalized(contact.phones)
 
 
 class LifecycleChange(WorkspaceScoped, Base):
@@ -181,3 +192,27 @@ class ErasedEmail(Base):
     )
     email_hash: Mapped[bytes] = mapped_column(primary_key=True)
     erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ContactMerge(WorkspaceScoped, Base):
+    """A merge of one contact (gone) into another, with the source as it was."""
+
+    __tablename__ = "contact_merges"
+
+    target_id: Mapped[uuid.UUID]
+    source_id: Mapped[uuid.UUID]
+    source: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    moved: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[uuid.UUID | None]
+    merged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["workspace_id", "target_id"],
+            ["contacts.workspace_id", "contacts.id"],
+            name="fk_contact_merges_target",
+            ondelete="CASCADE",
+        ),
+        Index("ix_contact_merges_target", "workspace_id", "target_id", "merged_at"),
+    )

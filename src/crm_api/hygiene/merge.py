@@ -1,0 +1,186 @@
+"""Merging one contact (the source) into another (the target), in one transaction.
+
+Everything that points at the source moves to the target: interactions, tasks, tickets (as
+requester), orders, survey answers, consents, lifecycle history and deal links (a deal linked
+to both keeps the target's link). The source's portal account moves if the target has none.
+The target keeps its own values except for the fields the caller takes from the source, and
+fills its empty fields from the source. The source is then deleted; the merge is recorded in
+`contact_merges` with the source as it was, and `contact.merged` is emitted.
+"""
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import Field
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_api.contacts.schemas import ContactRead
+from crm_api.contacts.service import get_contact
+from crm_api.core.archive import ensure_live
+from crm_api.core.auth import Principal
+from crm_api.core.errors import invalid_field
+from crm_api.core.events import record_event, record_update
+from crm_api.core.ids import new_id
+from crm_api.core.records import touch
+from crm_api.core.schemas import InputSchema, ReadSchema
+from crm_api.lead_scoring.service import rescore_contact
+from crm_api.models import (
+    ContactConsent,
+    ContactMerge,
+    ContactRfm,
+    DealContact,
+    Interaction,
+    LifecycleChange,
+    Order,
+    PortalUser,
+    SurveyResponse,
+    Task,
+    Ticket,
+)
+from crm_api.models.base import utcnow
+from crm_api.rfm.service import mark_stale
+
+MERGEABLE = (
+    "first_name",
+    "last_name",
+    "email",
+    "additional_emails",
+    "phones",
+    "job_title",
+    "lifecycle_stage",
+    "lead_source",
+    "owner_id",
+    "company_id",
+    "address",
+    "tags",
+    "custom_fields",
+)
+Field_ = Literal[
+    "first_name",
+    "last_name",
+    "email",
+    "additional_emails",
+    "phones",
+    "job_title",
+    "lifecycle_stage",
+    "lead_source",
+    "owner_id",
+    "company_id",
+    "address",
+    "tags",
+    "custom_fields",
+]
+
+
+class MergeRequest(InputSchema):
+    source_id: uuid.UUID = Field(description="The duplicate, merged into this contact and gone.")
+    take_from_source: list[Field_] = Field(
+        default_factory=list,
+        description="Fields whose value comes from the source; the others keep the target's "
+        "(empty ones are filled from the source).",
+    )
+
+
+class MergeRead(ReadSchema):
+    id: uuid.UUID
+    target_id: uuid.UUID
+    source_id: uuid.UUID
+    moved: dict[str, int]
+    contact: ContactRead
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+async def merge_contacts(
+    session: AsyncSession, principal: Principal, target_id: uuid.UUID, data: MergeRequest
+) -> MergeRead:
+    if data.source_id == target_id:
+        raise invalid_field(["body", "source_id"], "a contact cannot be merged into itself")
+    # Locked in id order, so two merges of the same pair cannot deadlock.
+    first, second = sorted((target_id, data.source_id))
+    locked = {
+        first: await get_contact(session, principal, first, for_update=True),
+        second: await get_contact(session, principal, second, for_update=True),
+    }
+    target, source = locked[target_id], locked[data.source_id]
+    ensure_live(target)
+    before = ContactRead.model_validate(target).model_dump(mode="json")
+    snapshot = ContactRead.model_validate(source).model_dump(mode="json")
+    ws, moved = principal.workspace_id, {}
+
+    async def move(name: str, model: Any, column: Any) -> None:
+        result = await session.execute(
+            update(model)
+            .where(model.workspace_id == ws, column == source.id)
+            .values({column.key: target.id})
+            .execution_options(synchronize_session=False)
+        )
+        moved[name] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    await move("interactions", Interaction, Interaction.contact_id)
+    await move("tasks", Task, Task.contact_id)
+    await move("tickets", Ticket, Ticket.requester_id)
+    await move("orders", Order, Order.contact_id)
+    await move("survey_responses", SurveyResponse, SurveyResponse.contact_id)
+    await move("consents", ContactConsent, ContactConsent.contact_id)
+    await move("lifecycle_changes", LifecycleChange, LifecycleChange.contact_id)
+    shared = select(DealContact.deal_id).where(
+        DealContact.workspace_id == ws, DealContact.contact_id == target.id
+    )
+    await session.execute(
+        delete(DealContact).where(
+            DealContact.workspace_id == ws,
+            DealContact.contact_id == source.id,
+            DealContact.deal_id.in_(shared),
+        )
+    )
+    await move("deal_links", DealContact, DealContact.contact_id)
+    has_account = await session.scalar(
+        select(PortalUser.id).where(
+            PortalUser.workspace_id == ws, PortalUser.contact_id == target.id
+        )
+    )
+    if has_account is None:
+        await move("portal_accounts", PortalUser, PortalUser.contact_id)
+    await session.execute(
+        delete(ContactRfm).where(ContactRfm.workspace_id == ws, ContactRfm.contact_id == source.id)
+    )
+    values = {name: getattr(source, name) for name in MERGEABLE}
+    await session.delete(source)
+    await session.flush()  # the source's email is free before the target may take it
+
+    for name in MERGEABLE:
+        taken = name in data.take_from_source
+        if taken or (_empty(getattr(target, name)) and not _empty(values[name])):
+            setattr(target, name, values[name])
+    touch(target)
+    await session.flush()
+    await rescore_contact(session, target)
+    await mark_stale(session, ws)
+    merge_id = new_id()
+    session.add(
+        ContactMerge(
+            workspace_id=ws,
+            id=merge_id,
+            target_id=target.id,
+            source_id=source.id,
+            source=snapshot,
+            moved=moved,
+            actor_type=principal.actor_type,
+            actor_id=principal.actor_id,
+            merged_at=utcnow(),
+        )
+    )
+    after = ContactRead.model_validate(target)
+    answer = MergeRead(
+        id=merge_id, target_id=target.id, source_id=source.id, moved=moved, contact=after
+    )
+    record_event(
+        session, principal, "contact.deleted", source.id, ContactRead.model_validate(snapshot)
+    )
+    record_update(session, principal, "contact.updated", target.id, before, after)
+    record_event(session, principal, "contact.merged", target.id, answer)
+    return answer
