@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 
 from crm_api.core.config import Settings
-from tests.factories import bearer
+from tests.factories import bearer, new_workspace
 
 CRM_API = str(Path(sys.executable).with_name("crm-api"))
 
@@ -104,3 +104,33 @@ async def test_serve_starts_an_embedded_database_when_none_is_configured(tmp_pat
     assert (data / "postgres" / "PG_VERSION").exists()
     # Stopping the service stops its server too.
     assert not (data / "postgres" / "postmaster.pid").exists()
+
+
+async def test_export_writes_a_workspaces_records_with_a_progress_bar(
+    committing_app: FastAPI, committing_client: AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    workspace = await new_workspace(committing_app, "Export from the CLI")
+    response = await committing_client.post(
+        "/v1/contacts/batch",
+        json={"operation": "create", "items": [{"first_name": f"n{n}"} for n in range(3)]},
+        headers=workspace.headers,
+    )
+    assert response.json()["succeeded"] == 3
+    output = tmp_path / "contacts.jsonl"
+    env = _environment(CRM_DATABASE_URL=settings.database_url, CRM_DATA_DIR=str(tmp_path))
+    code, _, err = await _run(
+        "export",
+        "contacts",
+        "--workspace",
+        str(workspace.id),
+        "--format",
+        "jsonl",
+        "--output",
+        str(output),
+        env=env,
+    )
+    assert code == 0, err
+    names = sorted(json.loads(line)["first_name"] for line in output.read_text().splitlines())
+    assert names == ["n0", "n1", "n2"]
+    assert "3/3" in err
+    assert "exported 3 contacts" in err

@@ -1,4 +1,4 @@
-"""The ``crm-api`` command: serve, worker, migrate, create-workspace, openapi."""
+"""The ``crm-api`` command: serve, worker, migrate, create-workspace, export, openapi."""
 
 import argparse
 import asyncio
@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from crm_api.core.config import Settings, get_settings
 from crm_api.core.embedded import EmbeddedPostgresError, ensure_database, start_embedded_postgres
@@ -111,6 +111,77 @@ def cmd_create_workspace(args: argparse.Namespace, settings: Settings) -> None:
     print(secret)
 
 
+async def _export(url: str, args: argparse.Namespace, settings: Settings, out: BinaryIO) -> int:
+    import uuid
+
+    from sqlalchemy import func, select
+    from tqdm import tqdm
+
+    from crm_api.companies import service as companies
+    from crm_api.companies.schemas import CompanyListParams, CompanyRead
+    from crm_api.contacts import service as contacts
+    from crm_api.contacts.schemas import ContactListParams, ContactRead, contacts_of
+    from crm_api.core.auth import Principal
+    from crm_api.core.db import create_engine, create_sessionmaker
+    from crm_api.core.export import PAGE, encode_rows
+    from crm_api.deals import service as deals
+    from crm_api.deals.schemas import DealListParams, DealRead
+    from crm_api.models import Company, Contact, Deal
+
+    async def contact_page(session: Any, who: Principal, params: Any) -> Any:
+        rows, cursor = await contacts.list_contacts(session, who, params)
+        return contacts_of(rows), cursor
+
+    async def company_page(session: Any, who: Principal, params: Any) -> Any:
+        rows, cursor = await companies.list_companies(session, who, params)
+        return [CompanyRead.of(row) for row in rows], cursor
+
+    kinds: dict[str, tuple[Any, Any, Any, Any]] = {
+        "contacts": (ContactListParams, contact_page, ContactRead, Contact),
+        "companies": (CompanyListParams, company_page, CompanyRead, Company),
+        "deals": (DealListParams, deals.list_deals, DealRead, Deal),
+    }
+    params_model, fetch, read, table = kinds[args.resource]
+    who = Principal.system(uuid.UUID(args.workspace))
+    params = params_model(limit=100).model_copy(update={"limit": PAGE})
+    engine = create_engine(url, settings)
+    sessionmaker = create_sessionmaker(engine)
+    written = 0
+    try:
+        async with sessionmaker() as session:
+            total = await session.scalar(
+                select(func.count())
+                .select_from(table)
+                .where(table.workspace_id == who.workspace_id)
+            )
+            with tqdm(total=total, unit=" rows", file=sys.stderr, disable=args.quiet) as bar:
+                cursor: str | None = None
+                header: list[str] | None = list(read.model_fields)
+                while True:
+                    page, cursor = await fetch(
+                        session, who, params.model_copy(update={"cursor": cursor})
+                    )
+                    out.write(encode_rows(page, args.format, header))
+                    header = None
+                    written += len(page)
+                    bar.update(len(page))
+                    if cursor is None:
+                        break
+    finally:
+        await engine.dispose()
+    return written
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
+    url = database_url(settings)
+    _migrate(url)
+    with (
+        open(args.output, "wb") if args.output else contextlib.nullcontext(sys.stdout.buffer) as out
+    ):
+        written = asyncio.run(_export(url, args, settings, out))
+    print(f"exported {written} {args.resource}", file=sys.stderr)
+
+
 def cmd_openapi(args: argparse.Namespace, settings: Settings) -> None:
     from crm_api.app import create_app
 
@@ -142,6 +213,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     workspace.add_argument("name")
     workspace.set_defaults(handler=cmd_create_workspace)
+    export = commands.add_parser(
+        "export", help="write a workspace's contacts, companies or deals as CSV or JSON Lines"
+    )
+    export.add_argument("resource", choices=("contacts", "companies", "deals"))
+    export.add_argument("--workspace", required=True, help="the workspace id")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    export.add_argument("--output", help="a file (default: standard output)")
+    export.add_argument("--quiet", action="store_true", help="no progress bar")
+    export.set_defaults(handler=cmd_export)
     openapi = commands.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", default="openapi/openapi.json")
     openapi.set_defaults(handler=cmd_openapi)

@@ -1,12 +1,15 @@
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Response, status
+from fastapi import Depends, Request, Response, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.batch import BATCH_DESCRIPTION, BatchRequest, BatchResult, batch
 from crm_api.core.concurrency import IfMatchDep, etag
 from crm_api.core.errors import problem_responses
+from crm_api.core.export import ExportFormat, documented_export, export_response
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
@@ -184,4 +187,35 @@ async def batch_contacts(
             lambda id_, item, check: service.update_contact(session, principal, id_, item, check),
         ),
         upsert=(ContactUpsert, lambda item: service.upsert_contact(session, principal, item)),
+    )
+
+
+class ContactExportParams(ContactListParams, ExportFormat):
+    pass
+
+
+async def _contacts_page(
+    session: AsyncSession, principal: Principal, params: Any
+) -> tuple[list[ContactRead], str | None]:
+    rows, cursor = await service.list_contacts(session, principal, params)
+    return contacts_of(rows), cursor
+
+
+@router.get(
+    "/export",
+    summary="Export contacts as CSV or JSON Lines",
+    description="Every contact the list's filters and sort select, streamed with no row limit "
+    "(nested fields as JSON in CSV cells); `limit` does not apply, a `cursor` resumes after it.",
+    responses=documented_export(),
+    response_class=StreamingResponse,
+    openapi_extra=documented_params(ContactExportParams),
+)
+async def export_contacts(
+    params: Annotated[ContactExportParams, Depends(list_params(ContactExportParams))],
+    session: SessionDep,
+    principal: Reader,
+    request: Request,
+) -> StreamingResponse:
+    return await export_response(
+        request, session, principal, params, params.format, _contacts_page, ContactRead, "contacts"
     )

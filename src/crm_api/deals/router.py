@@ -1,12 +1,14 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Response, status
+from fastapi import Depends, Request, Response, status
+from fastapi.responses import StreamingResponse
 
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.batch import BATCH_DESCRIPTION, BatchRequest, BatchResult, batch
 from crm_api.core.concurrency import IfMatchDep, etag
 from crm_api.core.errors import problem_responses
+from crm_api.core.export import ExportFormat, documented_export, export_response
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
@@ -154,4 +156,28 @@ async def batch_deals(
             lambda id_, item, check: service.update_deal(session, principal, id_, item, check),
         ),
         upsert=None,
+    )
+
+
+class DealExportParams(DealListParams, ExportFormat):
+    pass
+
+
+@router.get(
+    "/export",
+    summary="Export deals as CSV or JSON Lines",
+    description="Every deal the list's filters and sort select, streamed with no row limit "
+    "(nested fields as JSON in CSV cells); `limit` does not apply, a `cursor` resumes after it.",
+    responses=documented_export(),
+    response_class=StreamingResponse,
+    openapi_extra=documented_params(DealExportParams),
+)
+async def export_deals(
+    params: Annotated[DealExportParams, Depends(list_params(DealExportParams))],
+    session: SessionDep,
+    principal: Reader,
+    request: Request,
+) -> StreamingResponse:
+    return await export_response(
+        request, session, principal, params, params.format, service.list_deals, DealRead, "deals"
     )
