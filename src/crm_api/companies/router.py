@@ -1,8 +1,7 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi import Depends, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.contacts import service as contacts_service
@@ -11,7 +10,7 @@ from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.batch import BATCH_DESCRIPTION, BatchRequest, BatchResult, batch
 from crm_api.core.concurrency import IfMatchDep, etag
 from crm_api.core.errors import problem_responses
-from crm_api.core.export import ExportFormat, documented_export, export_response
+from crm_api.core.export import add_export_route
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
@@ -166,10 +165,6 @@ async def batch_companies(
     )
 
 
-class CompanyExportParams(CompanyListParams, ExportFormat):
-    pass
-
-
 async def _companies_page(
     session: AsyncSession, principal: Principal, params: Any
 ) -> tuple[list[CompanyRead], str | None]:
@@ -177,28 +172,11 @@ async def _companies_page(
     return [CompanyRead.of(row) for row in rows], cursor
 
 
-@router.get(
-    "/export",
-    summary="Export companies as CSV or JSON Lines",
-    description="Every company the list's filters and sort select, streamed with no row limit "
-    "(nested fields as JSON in CSV cells); `limit` does not apply, a `cursor` resumes after it.",
-    responses=documented_export(),
-    response_class=StreamingResponse,
-    openapi_extra=documented_params(CompanyExportParams),
+add_export_route(
+    router,
+    plural="companies",
+    list_model=CompanyListParams,
+    fetch=_companies_page,
+    read=CompanyRead,
+    reader=Reader,
 )
-async def export_companies(
-    params: Annotated[CompanyExportParams, Depends(list_params(CompanyExportParams))],
-    session: SessionDep,
-    principal: Reader,
-    request: Request,
-) -> StreamingResponse:
-    return await export_response(
-        request,
-        session,
-        principal,
-        params,
-        params.format,
-        _companies_page,
-        CompanyRead,
-        "companies",
-    )

@@ -1,15 +1,14 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi import Depends, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.batch import BATCH_DESCRIPTION, BatchRequest, BatchResult, batch
 from crm_api.core.concurrency import IfMatchDep, etag
 from crm_api.core.errors import problem_responses
-from crm_api.core.export import ExportFormat, documented_export, export_response
+from crm_api.core.export import add_export_route
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
@@ -190,10 +189,6 @@ async def batch_contacts(
     )
 
 
-class ContactExportParams(ContactListParams, ExportFormat):
-    pass
-
-
 async def _contacts_page(
     session: AsyncSession, principal: Principal, params: Any
 ) -> tuple[list[ContactRead], str | None]:
@@ -201,21 +196,11 @@ async def _contacts_page(
     return contacts_of(rows), cursor
 
 
-@router.get(
-    "/export",
-    summary="Export contacts as CSV or JSON Lines",
-    description="Every contact the list's filters and sort select, streamed with no row limit "
-    "(nested fields as JSON in CSV cells); `limit` does not apply, a `cursor` resumes after it.",
-    responses=documented_export(),
-    response_class=StreamingResponse,
-    openapi_extra=documented_params(ContactExportParams),
+add_export_route(
+    router,
+    plural="contacts",
+    list_model=ContactListParams,
+    fetch=_contacts_page,
+    read=ContactRead,
+    reader=Reader,
 )
-async def export_contacts(
-    params: Annotated[ContactExportParams, Depends(list_params(ContactExportParams))],
-    session: SessionDep,
-    principal: Reader,
-    request: Request,
-) -> StreamingResponse:
-    return await export_response(
-        request, session, principal, params, params.format, _contacts_page, ContactRead, "contacts"
-    )

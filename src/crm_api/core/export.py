@@ -12,13 +12,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 import orjson
-from fastapi import Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
 from crm_api.core.pagination import ListParams
+from crm_api.core.query import documented_params, list_params
+from crm_api.core.session import SessionDep
 
 PAGE = 1000
 Format = Literal["csv", "jsonl"]
@@ -91,4 +93,43 @@ async def export_response(
         body(),
         media_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+    )
+
+
+def add_export_route(
+    router: APIRouter,
+    *,
+    plural: str,
+    list_model: type[ListParams],
+    fetch: Fetch,
+    read: type[BaseModel],
+    reader: Any,
+) -> None:
+    """`GET <router prefix>/export`: the list's filters and sort, streamed (see above)."""
+    params_model = type(
+        f"{read.__name__.removesuffix('Read')}ExportParams", (list_model, ExportFormat), {}
+    )
+
+    async def endpoint(
+        request: Request,
+        session: SessionDep,
+        principal: reader,
+        params: Any = Depends(list_params(params_model)),
+    ) -> StreamingResponse:
+        return await export_response(
+            request, session, principal, params, params.format, fetch, read, plural
+        )
+
+    router.add_api_route(
+        "/export",
+        endpoint,
+        methods=["GET"],
+        name=f"export_{plural}",
+        summary=f"Export {plural} as CSV or JSON Lines",
+        description=f"Every one of the {plural} the list's filters and sort select, streamed "
+        "with no row limit (nested fields as JSON in CSV cells); `limit` does not apply, a "
+        "`cursor` resumes after it.",
+        responses=documented_export(),
+        response_class=StreamingResponse,
+        openapi_extra=documented_params(params_model),
     )

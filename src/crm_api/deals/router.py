@@ -1,14 +1,13 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Request, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi import Depends, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.batch import BATCH_DESCRIPTION, BatchRequest, BatchResult, batch
 from crm_api.core.concurrency import IfMatchDep, etag
 from crm_api.core.errors import problem_responses
-from crm_api.core.export import ExportFormat, documented_export, export_response
+from crm_api.core.export import add_export_route
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
@@ -159,25 +158,11 @@ async def batch_deals(
     )
 
 
-class DealExportParams(DealListParams, ExportFormat):
-    pass
-
-
-@router.get(
-    "/export",
-    summary="Export deals as CSV or JSON Lines",
-    description="Every deal the list's filters and sort select, streamed with no row limit "
-    "(nested fields as JSON in CSV cells); `limit` does not apply, a `cursor` resumes after it.",
-    responses=documented_export(),
-    response_class=StreamingResponse,
-    openapi_extra=documented_params(DealExportParams),
+add_export_route(
+    router,
+    plural="deals",
+    list_model=DealListParams,
+    fetch=service.list_deals,
+    read=DealRead,
+    reader=Reader,
 )
-async def export_deals(
-    params: Annotated[DealExportParams, Depends(list_params(DealExportParams))],
-    session: SessionDep,
-    principal: Reader,
-    request: Request,
-) -> StreamingResponse:
-    return await export_response(
-        request, session, principal, params, params.format, service.list_deals, DealRead, "deals"
-    )
