@@ -168,6 +168,17 @@ async def _portal_user(client: AsyncClient, owner: Workspace) -> str:
     return str((await invite(client, owner, contact))["portal_user"]["id"])
 
 
+async def _import(client: AsyncClient, owner: Workspace) -> str:
+    response = await client.post(
+        "/v1/imports",
+        files={"file": ("rows.csv", b"email\nsomeone@example.com\n", "text/csv")},
+        data={"resource": "contacts"},
+        headers=owner.headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 FACTORIES: dict[str, Factory] = {
     "contact_id": _contact,
     "company_id": _company,
@@ -189,6 +200,7 @@ FACTORIES: dict[str, Factory] = {
     "segment_id": _segment,
     "rule_id": _lead_scoring_rule,
     "portal_user_id": _portal_user,
+    "import_id": _import,
 }
 # The portal's own routes take a customer's token, not an API key: tests/portal walks them.
 _PORTAL = "/v1/portal/"

@@ -27,6 +27,7 @@ from crm_api.custom_fields.router import router as custom_fields_router
 from crm_api.deals.router import router as deals_router
 from crm_api.events.router import router as events_router
 from crm_api.hygiene.router import router as hygiene_router
+from crm_api.imports.router import router as imports_router
 from crm_api.interactions.router import router as interactions_router
 from crm_api.kpis.router import router as kpis_router
 from crm_api.lead_scoring.router import router as lead_scoring_router
@@ -54,6 +55,7 @@ from crm_api.workspaces.router import router as workspace_router
 ROUTERS = (
     ops_router,
     hygiene_router,
+    imports_router,
     workspace_router,
     members_router,
     api_keys_router,
@@ -162,7 +164,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return exc.to_response()
 
     app.add_exception_handler(IdempotentReplay, on_replay)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        larger={"/v1/imports": settings.max_import_bytes},
+    )
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(PortalCORSMiddleware)
     app.add_middleware(

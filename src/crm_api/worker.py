@@ -1,6 +1,6 @@
-"""The background worker: webhook deliveries, the email outbox, SLA breaches that time alone
-causes, RFM scores of workspaces whose orders changed, lead scores as interactions age, and
-retention (events past `CRM_EVENT_RETENTION_DAYS`, expired Idempotency-Key records).
+"""The background worker: import jobs, webhook deliveries, the email outbox, SLA breaches that
+time alone causes, RFM scores of workspaces whose orders changed, lead scores as interactions age,
+and retention (events past `CRM_EVENT_RETENTION_DAYS`, expired Idempotency-Key records).
 
 `crm-api worker` runs it on its own; `crm-api serve` runs one in-process unless
 `CRM_RUN_WORKER=false`. Any number may run side by side: every job claims its rows with
@@ -8,6 +8,7 @@ retention (events past `CRM_EVENT_RETENTION_DAYS`, expired Idempotency-Key recor
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from datetime import timedelta
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_api.core.config import Settings
 from crm_api.emails.outbox import send_due
+from crm_api.imports.jobs import run_imports
 from crm_api.lead_scoring.service import rescore_all
 from crm_api.models import Event, IdempotencyKey
 from crm_api.models.base import utcnow
@@ -79,7 +81,20 @@ async def run_once(
 
 
 async def run_worker(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-    """Until cancelled. A failing round (the database away, say) is logged and retried."""
+    """Until cancelled. A failing round (the database away, say) is logged and retried.
+
+    Imports run in a task of their own, so a long one holds up no webhook delivery.
+    """
+    imports = asyncio.create_task(run_imports(sessionmaker, settings))
+    try:
+        await _run_rounds(sessionmaker, settings)
+    finally:
+        imports.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await imports
+
+
+async def _run_rounds(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
     last_sla = last_maintenance = 0.0
     async with httpx.AsyncClient() as client:
         while True:

@@ -23,6 +23,18 @@ class Settings(BaseSettings):
     db_max_overflow: int = 10
     db_connect_timeout_seconds: float = 5.0
     max_body_bytes: int = 1_048_576
+    max_import_bytes: int = Field(
+        default=200 * 1_048_576, description="The largest file `POST /v1/imports` takes."
+    )
+    import_chunk_rows: int = Field(
+        default=5000, ge=1, description="Rows an import loads (and commits) at a time."
+    )
+    import_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a worker holds an import between chunks; past it, a worker that "
+        "died is assumed gone and another takes the job over.",
+    )
     require_if_match: bool = False
     api_key_cache_seconds: float = 5.0
     idempotency_ttl_hours: int = 24

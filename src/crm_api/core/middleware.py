@@ -32,17 +32,20 @@ class BodySizeLimitMiddleware:
     client went away, and whatever it tries to answer is dropped.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Paths that take more (file uploads): path -> their limit.
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
+        max_bytes = self.larger.get(scope["path"], self.max_bytes)
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(scope, send)
+            if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
+                await self._refuse(scope, send, max_bytes)
                 return
         received = 0
         response_started = False
@@ -55,9 +58,9 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes and not response_started:
+                if received > max_bytes and not response_started:
                     refused = True
-                    await self._refuse(scope, send)
+                    await self._refuse(scope, send, max_bytes)
                     return {"type": "http.disconnect"}
             return message
 
@@ -71,8 +74,8 @@ class BodySizeLimitMiddleware:
 
         await self.app(scope, limited_receive, guarded_send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        error = PayloadTooLarge(f"The request body is larger than {self.max_bytes} bytes.")
+    async def _refuse(self, scope: Scope, send: Send, max_bytes: int) -> None:
+        error = PayloadTooLarge(f"The request body is larger than {max_bytes} bytes.")
         body = dumps(error.to_problem(instance=scope["path"]).model_dump(exclude_none=True))
         await send(
             {

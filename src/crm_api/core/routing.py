@@ -3,13 +3,13 @@
 It opens the request's session, runs the operation, stores the response of an idempotent POST,
 and commits before the response leaves, so a failed commit can never reach the client as a 2xx.
 Any exception rolls everything back, the Idempotency-Key claim included. It also refuses request
-bodies that are not JSON (415) before anything runs.
+bodies that are not JSON (415) before anything runs; uploads take multipart/form-data.
 """
 
 from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request, Response, params
 from fastapi.routing import APIRoute
 
 from crm_api.core.errors import UnsupportedMediaType, problem_responses
@@ -18,8 +18,12 @@ from crm_api.core.idempotency import claim_idempotency_key, store_response
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
 def _is_json(content_type: str) -> bool:
-    media_type = content_type.split(";", 1)[0].strip().lower()
+    media_type = _media_type(content_type)
     return media_type == "application/json" or media_type.endswith("+json")
 
 
@@ -35,6 +39,10 @@ class CRMRoute(APIRoute):
                 *(Depends(claim) for claim in self.idempotency),
             ]
         super().__init__(path, endpoint, **kwargs)
+        # An upload (File / Form parameters) takes multipart/form-data instead of JSON.
+        self.takes_form = any(
+            isinstance(param.field_info, params.Form) for param in self.dependant.body_params
+        )
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
@@ -46,7 +54,13 @@ class CRMRoute(APIRoute):
             )
             if request.method in _BODY_METHODS and has_body:
                 content_type = request.headers.get("content-type", "")
-                if not _is_json(content_type):
+                if self.takes_form:
+                    if _media_type(content_type) != "multipart/form-data":
+                        raise UnsupportedMediaType(
+                            "Send the body as multipart/form-data, not "
+                            f"{content_type or 'no type'}."
+                        )
+                elif not _is_json(content_type):
                     raise UnsupportedMediaType(
                         f"Send the body as application/json, not {content_type or 'no type'}."
                     )

@@ -63,14 +63,22 @@ async def validated_values(
     ``current`` is None when the record is being created.
     """
     definitions = await repository.definitions_by_key(session, workspace_id, entity)
+    return checked_values(definitions, current, incoming)
+
+
+def checked_values(
+    definitions: dict[str, CustomFieldDefinition],
+    current: dict[str, Any] | None,
+    incoming: dict[str, Any],
+    loc: tuple[str, ...] = ("body", "custom_fields"),
+) -> dict[str, Any]:
+    """``validated_values`` with the definitions at hand (an import checks many rows with them)."""
     errors: list[FieldError] = []
     coerced: dict[str, Any] = {}
     for key, value in incoming.items():
         definition = definitions.get(key)
         if definition is None:
-            errors.append(
-                field_error(["body", "custom_fields", key], "no such custom field", "unknown_field")
-            )
+            errors.append(field_error([*loc, key], "no such custom field", "unknown_field"))
             continue
         if value is None:
             coerced[key] = None
@@ -78,20 +86,20 @@ async def validated_values(
         try:
             coerced[key] = _coerce(definition, value)
         except ValueError as exc:
-            errors.append(field_error(["body", "custom_fields", key], str(exc)))
+            errors.append(field_error([*loc, key], str(exc)))
     merged = merge_patch(current, coerced)
     checked = set(incoming) if current is not None else set(definitions)
     for key in sorted(checked):
         definition = definitions.get(key)
         if definition is not None and definition.required and key not in merged:
-            errors.append(field_error(["body", "custom_fields", key], "is required", "missing"))
+            errors.append(field_error([*loc, key], "is required", "missing"))
     if errors:
         names = ", ".join(str(error.loc[-1]) for error in errors)
         raise ValidationFailed(f"Invalid custom fields: {names}", errors=errors)
     return merged
 
 
-def _filter_value(definition: CustomFieldDefinition, raw: str) -> Any:
+def value_from_text(definition: CustomFieldDefinition, raw: str) -> Any:
     kind = definition.field_type
     if kind == "number":
         try:
@@ -131,7 +139,7 @@ async def filter_conditions(
         if isinstance(raw, list):
             raw = raw[-1]
         try:
-            value = _filter_value(definition, str(raw))
+            value = value_from_text(definition, str(raw))
         except ValueError as exc:
             raise invalid_field(loc, str(exc)) from exc
         if operator == "eq":

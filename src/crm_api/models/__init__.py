@@ -22,6 +22,7 @@ from crm_api.models.contact import (
 )
 from crm_api.models.custom_field import CustomFieldDefinition
 from crm_api.models.event import AuditEntry, Event, IdempotencyKey
+from crm_api.models.imports import IMPORT_RESOURCES, ImportFile, ImportJob, ImportRowError
 from crm_api.models.pipeline import (
     STAGE_KINDS,
     Deal,
@@ -95,6 +96,7 @@ CONSTRAINT_FIELDS = {
 __all__ = [
     "CONSENT_PURPOSES",
     "CONSTRAINT_FIELDS",
+    "IMPORT_RESOURCES",
     "INTERACTION_KINDS",
     "LIFECYCLE_STAGES",
     "MEMBER_ROLES",
@@ -117,6 +119,9 @@ __all__ = [
     "ErasedEmail",
     "Event",
     "IdempotencyKey",
+    "ImportFile",
+    "ImportJob",
+    "ImportRowError",
     "Interaction",
     "LeadScoringRule",
     "LifecycleChange",

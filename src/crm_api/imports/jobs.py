@@ -1,0 +1,237 @@
+"""Running import jobs: claimed by a worker with a lease, loaded chunk by chunk.
+
+Each chunk's transaction locks the job row and checks that its progress is still what this
+worker last wrote, so two workers can never load the same rows: one that stalled past its lease
+and comes back finds the job moved on and stops.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import orjson
+from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm_api.core.auth import Principal
+from crm_api.core.config import Settings
+from crm_api.custom_fields import repository as custom_fields
+from crm_api.models import ImportFile, ImportJob
+from crm_api.models.base import utcnow
+
+from . import sources
+from .loader import Counts, Prepared, load_chunk, prepare
+from .resources import RESOURCES
+
+log = logging.getLogger(__name__)
+Progress = Callable[[ImportJob], None]
+
+
+class LostJob(Exception):
+    """Another worker has taken the job over."""
+
+
+def principal_of(job: ImportJob) -> Principal:
+    """Whoever uploaded the file: the records' events and audit entries name them."""
+    return Principal(
+        workspace_id=job.workspace_id,
+        actor_id=job.actor_id,
+        scopes=frozenset(),
+        actor_type=job.actor_type,
+    )
+
+
+async def claim_next(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> ImportJob | None:
+    """The oldest unfinished job nobody holds, now held by us."""
+    now = utcnow()
+    async with sessionmaker() as session, session.begin():
+        job = await session.scalar(
+            select(ImportJob)
+            .where(
+                ImportJob.status.in_(("queued", "running")),
+                or_(ImportJob.lease_expires_at.is_(None), ImportJob.lease_expires_at < now),
+            )
+            .order_by(ImportJob.created_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if job is None:
+            return None
+        job.status = "running"
+        job.started_at = job.started_at or now
+        job.lease_expires_at = now + _lease(settings)
+        job.updated_at = now
+    return job
+
+
+def _lease(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.import_lease_seconds)
+
+
+async def run_job(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    job: ImportJob,
+    progress: Progress | None = None,
+) -> ImportJob:
+    """Load what is left of a claimed job; return it as it ended."""
+    resource = RESOURCES[job.resource]
+    async with sessionmaker() as session:
+        content = await session.scalar(
+            select(ImportFile.content).where(
+                ImportFile.workspace_id == job.workspace_id, ImportFile.job_id == job.id
+            )
+        )
+        definitions = await custom_fields.definitions_by_key(
+            session, job.workspace_id, resource.entity
+        )
+    if content is None:
+        return await _finish(sessionmaker, job, "failed", "The uploaded file is gone.")
+    text = sources.decode(content)
+    seen: dict[str, int] = {}
+    counts = Counts()
+    chunk: list[Prepared] = []
+    last = job.rows_done
+    try:
+        for row in sources.rows(job.format, text, resource.fields, job.mapping):  # type: ignore[arg-type]
+            raw_key = str(row.values.get(resource.key) or "").strip().lower()
+            if row.number <= job.rows_done:
+                if raw_key:
+                    seen.setdefault(raw_key, row.number)
+                continue
+            prepared = prepare(resource, job.mode, definitions, row, counts)
+            if prepared is not None and raw_key:
+                first = seen.setdefault(raw_key, row.number)
+                if first != row.number:
+                    counts.fail(
+                        row.number,
+                        f"the same {resource.key} as row {first}",
+                        [row.columns.get(resource.key, resource.key)],
+                        "duplicate",
+                    )
+                    prepared = None
+            if prepared is not None:
+                chunk.append(prepared)
+            last = row.number
+            if last - job.rows_done >= settings.import_chunk_rows:
+                await _commit_chunk(sessionmaker, settings, job, chunk, counts, last)
+                chunk, counts = [], Counts()
+                if progress is not None:
+                    progress(job)
+        if last > job.rows_done or chunk:
+            await _commit_chunk(sessionmaker, settings, job, chunk, counts, last)
+            if progress is not None:
+                progress(job)
+    except LostJob:
+        log.info("import %s was taken over by another worker", job.id)
+        return job
+    except (OSError, asyncpg.PostgresConnectionStatusError, InterfaceError, OperationalError):
+        raise  # the database went away: the job stays running, and is resumed after its lease
+    except Exception:
+        log.exception("import %s failed after row %s", job.id, job.rows_done)
+        return await _finish(
+            sessionmaker,
+            job,
+            "failed",
+            f"Rows after {job.rows_done} could not be loaded (an internal error, logged).",
+        )
+    return await _finish(sessionmaker, job, "succeeded", None)
+
+
+async def _commit_chunk(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    job: ImportJob,
+    chunk: list[Prepared],
+    counts: Counts,
+    last: int,
+) -> None:
+    principal = principal_of(job)
+    async with sessionmaker() as session, session.begin():
+        current = await session.get(
+            ImportJob, (job.workspace_id, job.id), with_for_update=True, populate_existing=True
+        )
+        if current is None or current.rows_done != job.rows_done or current.status != "running":
+            raise LostJob
+        await load_chunk(session, principal, RESOURCES[job.resource], job, chunk, counts)
+        if counts.errors:
+            connection = await session.connection()
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert raw is not None
+            await raw.copy_records_to_table(
+                "import_row_errors",
+                columns=("workspace_id", "job_id", "row", "errors"),
+                records=[
+                    (job.workspace_id, job.id, number, _json(errors))
+                    for number, errors in sorted(counts.errors.items())
+                ],
+            )
+        now = utcnow()
+        current.rows_done = last
+        current.created += counts.created
+        current.updated += counts.updated
+        current.unchanged += counts.unchanged
+        current.failed += len(counts.errors)
+        current.lease_expires_at = now + _lease(settings)
+        current.updated_at = now
+    for name in ("rows_done", "created", "updated", "unchanged", "failed", "lease_expires_at"):
+        setattr(job, name, getattr(current, name))
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def _finish(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    job: ImportJob,
+    status: str,
+    error: str | None,
+) -> ImportJob:
+    async with sessionmaker() as session, session.begin():
+        current = await session.get(
+            ImportJob, (job.workspace_id, job.id), with_for_update=True, populate_existing=True
+        )
+        assert current is not None
+        now = utcnow()
+        current.status = status
+        current.error = error
+        current.finished_at = now
+        current.updated_at = now
+        current.lease_expires_at = None
+        # The file has served its purpose; the counts and the row errors stay.
+        await session.execute(
+            delete(ImportFile).where(
+                ImportFile.workspace_id == job.workspace_id, ImportFile.job_id == job.id
+            )
+        )
+    return current
+
+
+async def run_next(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    progress: Progress | None = None,
+) -> ImportJob | None:
+    """Claim and run the oldest waiting job; None when there is none."""
+    job = await claim_next(sessionmaker, settings)
+    if job is None:
+        return None
+    return await run_job(sessionmaker, settings, job, progress)
+
+
+async def run_imports(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    """The worker's import loop, beside its other jobs: until cancelled."""
+    while True:
+        try:
+            while await run_next(sessionmaker, settings) is not None:
+                pass
+        except Exception:
+            log.exception("import round failed; trying again")
+        await asyncio.sleep(settings.worker_poll_seconds)

@@ -1,0 +1,237 @@
+"""What an import of each resource writes: its table, natural key, checks, and side effects.
+
+Rows are validated by the API's own create schemas, so an imported record obeys the same rules
+as one sent to ``POST``. Deals are not here: a deal's creation moves it into a stage (history,
+won/lost events, customers promoted), so deal imports go through the deal service row by row
+(``loader.load_deals``).
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_api.companies.schemas import CompanyCreate, CompanyRead, CompanyUpsert
+from crm_api.contacts.schemas import ContactCreate, ContactRead, ContactUpsert
+from crm_api.core.auth import Principal
+from crm_api.core.ids import new_id
+from crm_api.core.phones import normalized
+from crm_api.core.records import split_money
+from crm_api.custom_fields.schemas import CustomFieldEntity
+from crm_api.lead_scoring.service import rescore
+from crm_api.models.base import utcnow
+from crm_api.privacy.erased import email_hash
+
+from .sources import Fields
+
+# (session, raw connection, principal, created ids, {id: row before} of updated ones,
+#  {id: row after} of every written one)
+AfterWrite = Callable[
+    [
+        AsyncSession,
+        asyncpg.Connection,
+        Principal,
+        Sequence[uuid.UUID],
+        Mapping[uuid.UUID, Any],
+        Mapping[uuid.UUID, Any],
+    ],
+    Awaitable[None],
+]
+
+
+@dataclass(frozen=True)
+class Resource:
+    name: str
+    table: str
+    entity: CustomFieldEntity
+    event: str  # the event type's prefix: "contact"
+    create: type[BaseModel]
+    upsert: type[BaseModel]
+    read: Callable[[Any], BaseModel]
+    fields: Fields
+    # The columns an import writes, besides workspace_id, id, timestamps and version.
+    columns: tuple[str, ...]
+    # A field sent -> the columns it sets.
+    field_columns: Mapping[str, tuple[str, ...]]
+    # The natural key: its field, and how a row of the table spells it for comparison.
+    key: str
+    key_sql: str
+    conflict_target: str
+    # column -> the table whose id it must name in the workspace
+    references: Mapping[str, str] = field(default_factory=dict)
+    # Columns an update merges (objects: RFC 7396 at the top level) rather than replaces.
+    merged: frozenset[str] = frozenset({"address", "custom_fields"})
+    jsonb: frozenset[str] = frozenset({"address", "custom_fields"})
+    # Remembered erasures refuse the key unless the job says otherwise.
+    erasable: bool = False
+    before_read: AfterWrite | None = None
+    after_read: AfterWrite | None = None
+
+    def column_values(self, model: BaseModel) -> dict[str, Any]:
+        values = model.model_dump(mode="python", exclude={"reimport_erased"})
+        address = getattr(model, "address", None)
+        if address is not None:
+            values["address"] = address.model_dump(mode="json", exclude_none=True)
+        return self._columns(values)
+
+    def _columns(self, values: dict[str, Any]) -> dict[str, Any]:
+        if self.name == "contacts":
+            values["phones_e164"] = normalized(values["phones"])
+        if self.name == "companies":
+            split_money(values, "annual_revenue", "annual_revenue_currency")
+        return values
+
+    def key_of(self, model: BaseModel) -> str | None:
+        value = getattr(model, self.key)
+        return None if value is None else str(value).lower()
+
+    def key_hash(self, key: str | None) -> bytes | None:
+        return email_hash(key) if self.erasable and key else None
+
+
+async def _contacts_rescored(
+    session: AsyncSession,
+    _raw: asyncpg.Connection,
+    principal: Principal,
+    created: Sequence[uuid.UUID],
+    before: Mapping[uuid.UUID, Any],
+    _after: Mapping[uuid.UUID, Any],
+) -> None:
+    await rescore(session, principal.workspace_id, [*created, *before])
+
+
+async def _contacts_stage_history(
+    _session: AsyncSession,
+    raw: asyncpg.Connection,
+    principal: Principal,
+    created: Sequence[uuid.UUID],
+    before: Mapping[uuid.UUID, Any],
+    after: Mapping[uuid.UUID, Any],
+) -> None:
+    """The lifecycle history the conversion KPIs read: a row per creation and stage change."""
+    now = utcnow()
+    changes = [(contact_id, None, after[contact_id].lifecycle_stage) for contact_id in created]
+    changes += [
+        (contact_id, old.lifecycle_stage, after[contact_id].lifecycle_stage)
+        for contact_id, old in before.items()
+        if contact_id in after and old.lifecycle_stage != after[contact_id].lifecycle_stage
+    ]
+    if not changes:
+        return
+    await raw.copy_records_to_table(
+        "contact_lifecycle_changes",
+        columns=(
+            "workspace_id",
+            "id",
+            "contact_id",
+            "from_stage",
+            "to_stage",
+            "changed_at",
+            "actor_type",
+            "actor_id",
+        ),
+        records=[
+            (
+                principal.workspace_id,
+                new_id(),
+                contact_id,
+                old,
+                new,
+                now,
+                principal.actor_type,
+                principal.actor_id,
+            )
+            for contact_id, old, new in changes
+        ],
+    )
+
+
+_CONTACT_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "additional_emails",
+    "phones",
+    "job_title",
+    "lifecycle_stage",
+    "lead_source",
+    "owner_id",
+    "company_id",
+    "address",
+    "tags",
+    "custom_fields",
+)
+
+CONTACTS = Resource(
+    name="contacts",
+    table="contacts",
+    entity="contact",
+    event="contact",
+    create=ContactCreate,
+    upsert=ContactUpsert,
+    read=ContactRead.model_validate,
+    fields=Fields(
+        names=frozenset(_CONTACT_FIELDS),
+        json_fields=frozenset({"additional_emails", "phones", "address", "tags", "custom_fields"}),
+        text_lists=frozenset({"additional_emails", "tags"}),
+        phone_lists=frozenset({"phones"}),
+    ),
+    columns=(*_CONTACT_FIELDS, "phones_e164"),
+    field_columns={
+        **{name: (name,) for name in _CONTACT_FIELDS},
+        "phones": ("phones", "phones_e164"),
+    },
+    key="email",
+    key_sql="lower({}.email)",
+    jsonb=frozenset({"address", "custom_fields", "phones"}),
+    conflict_target="(workspace_id, lower(email))",
+    references={"company_id": "companies", "owner_id": "members"},
+    erasable=True,
+    before_read=_contacts_rescored,
+    after_read=_contacts_stage_history,
+)
+
+_COMPANY_FIELDS = (
+    "name",
+    "domain",
+    "industry",
+    "employee_count",
+    "annual_revenue",
+    "address",
+    "tags",
+    "custom_fields",
+)
+
+COMPANIES = Resource(
+    name="companies",
+    table="companies",
+    entity="company",
+    event="company",
+    create=CompanyCreate,
+    upsert=CompanyUpsert,
+    read=CompanyRead.of,
+    fields=Fields(
+        names=frozenset(_COMPANY_FIELDS),
+        json_fields=frozenset({"annual_revenue", "address", "tags", "custom_fields"}),
+        text_lists=frozenset({"tags"}),
+        integers=frozenset({"employee_count"}),
+    ),
+    columns=(
+        *(name for name in _COMPANY_FIELDS if name != "annual_revenue"),
+        "annual_revenue",
+        "annual_revenue_currency",
+    ),
+    field_columns={
+        **{name: (name,) for name in _COMPANY_FIELDS},
+        "annual_revenue": ("annual_revenue", "annual_revenue_currency"),
+    },
+    key="domain",
+    key_sql="{}.domain",
+    conflict_target="(workspace_id, domain)",
+)
+
+RESOURCES = {resource.name: resource for resource in (CONTACTS, COMPANIES)}
