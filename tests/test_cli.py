@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 from httpx import AsyncClient
+from sqlalchemy import text
 
 from crm_api.core.config import Settings
 from tests.factories import bearer, new_workspace
@@ -134,3 +135,131 @@ async def test_export_writes_a_workspaces_records_with_a_progress_bar(
     assert names == ["n0", "n1", "n2"]
     assert "3/3" in err
     assert "exported 3 contacts" in err
+
+
+async def test_import_loads_a_file_with_a_progress_bar(
+    committing_app: FastAPI, committing_client: AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    workspace = await new_workspace(committing_app, "Import from the CLI")
+    source = tmp_path / "people.csv"
+    source.write_text(
+        "Mail,Given\n" + "".join(f"p{n}@example.com,P{n}\n" for n in range(30)) + "bad,Bad\n"
+    )
+    env = _environment(
+        CRM_DATABASE_URL=settings.database_url,
+        CRM_DATA_DIR=str(tmp_path),
+        CRM_IMPORT_CHUNK_ROWS="10",
+    )
+    code, _, err = await _run(
+        "import",
+        "contacts",
+        str(source),
+        "--workspace",
+        str(workspace.id),
+        "--map",
+        "Mail=email",
+        "--map",
+        "Given=first_name",
+        env=env,
+    )
+    assert code == 0, err
+    assert "31/31" in err
+    assert "30 created, 0 updated, 0 unchanged, 1 failed" in err
+    listed = await committing_client.get(
+        "/v1/contacts", params={"first_name": "P7"}, headers=workspace.headers
+    )
+    assert [contact["email"] for contact in listed.json()["data"]] == ["p7@example.com"]
+    imports = await committing_client.get("/v1/imports", headers=workspace.headers)
+    (job,) = imports.json()["data"]
+    assert (job["status"], job["actor_type"], job["failed"]) == ("succeeded", "system", 1)
+
+    code, _, err = await _run(
+        "import", "contacts", str(source), "--workspace", str(workspace.id), env=env
+    )
+    assert code == 1
+    assert "mapping" in err
+
+
+async def test_an_import_interrupted_by_a_restart_completes_afterwards(
+    committing_app: FastAPI, committing_client: AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    """`crm-api serve` (with its worker) killed mid-import; started again, it finishes the job:
+    every row loaded once, one creation event each, nothing half-written."""
+    workspace = await new_workspace(committing_app, "Import across a restart")
+    rows = 20_000
+    content = "email,last_name\n" + "".join(f"r{n}@example.com,R{n}\n" for n in range(rows))
+    env = _environment(
+        CRM_DATABASE_URL=settings.database_url,
+        CRM_DATA_DIR=str(tmp_path),
+        CRM_IMPORT_CHUNK_ROWS="250",
+        CRM_IMPORT_LEASE_SECONDS="1",
+        CRM_WORKER_POLL_SECONDS="0.05",
+        CRM_RATE_LIMIT="100000/minute",
+    )
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    async def start() -> asyncio.subprocess.Process:
+        log = (tmp_path / "serve.log").open("ab")
+        process = await asyncio.create_subprocess_exec(
+            CRM_API, "serve", "--port", str(port), env=env, stdout=log, stderr=log
+        )
+        async with httpx.AsyncClient(base_url=base) as http:
+            for _ in range(600):
+                try:
+                    if (await http.get("/readyz")).status_code == 200:
+                        return process
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError("crm-api serve did not become ready; see serve.log")
+
+    process = await start()
+    try:
+        async with httpx.AsyncClient(base_url=base, headers=workspace.headers) as http:
+            created = await http.post(
+                "/v1/imports",
+                files={"file": ("rows.csv", content.encode(), "text/csv")},
+                data={"resource": "contacts"},
+            )
+            assert created.status_code == 201, created.text
+            location = created.headers["Location"]
+            for _ in range(3000):
+                job = (await http.get(location)).json()
+                if job["rows_done"] > 0:
+                    break
+                await asyncio.sleep(0.01)
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
+        assert job["status"] == "running"
+        assert 0 < job["rows_done"] < rows
+
+        process = await start()
+        async with httpx.AsyncClient(base_url=base, headers=workspace.headers) as http:
+            for _ in range(1200):
+                job = (await http.get(location)).json()
+                if job["status"] != "running":
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+            await process.wait()
+    assert (job["status"], job["rows_done"], job["created"], job["failed"]) == (
+        "succeeded",
+        rows,
+        rows,
+        0,
+    )
+    async with committing_app.state.sessionmaker() as session:
+        counts = (
+            await session.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM contacts WHERE workspace_id = :w), "
+                    "count(DISTINCT resource_id), count(*) FROM events "
+                    "WHERE workspace_id = :w AND type = 'contact.created'"
+                ),
+                {"w": workspace.id},
+            )
+        ).one()
+    assert tuple(counts) == (rows, rows, rows)

@@ -1,4 +1,4 @@
-"""The ``crm-api`` command: serve, worker, migrate, create-workspace, export, openapi."""
+"""The ``crm-api`` command: serve, worker, migrate, create-workspace, import, export, openapi."""
 
 import argparse
 import asyncio
@@ -182,6 +182,67 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
     print(f"exported {written} {args.resource}", file=sys.stderr)
 
 
+async def _import(url: str, args: argparse.Namespace, settings: Settings, content: bytes) -> Any:
+    import mimetypes
+    import uuid
+
+    from tqdm import tqdm
+
+    from crm_api.core.auth import Principal
+    from crm_api.core.db import create_engine, create_sessionmaker
+    from crm_api.core.errors import CRMError
+    from crm_api.imports import service
+    from crm_api.imports.jobs import run_job, take
+
+    path = Path(args.file)
+    mapping = dict(item.split("=", 1) for item in args.map) if args.map else None
+    engine = create_engine(url, settings)
+    sessionmaker = create_sessionmaker(engine)
+    who = Principal.system(uuid.UUID(args.workspace))
+    try:
+        try:
+            async with sessionmaker() as session, session.begin():
+                job = await service.create_job(
+                    session,
+                    Principal(who.workspace_id, None, frozenset({"admin"}), "system"),
+                    resource=args.resource,
+                    mode=args.mode,
+                    mapping=json.dumps(mapping) if mapping else None,
+                    reimport_erased=args.reimport_erased,
+                    filename=path.name,
+                    content_type=mimetypes.guess_type(path.name)[0],
+                    content=content,
+                )
+                take(job, settings)
+        except CRMError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, error.loc[1:]))}: {error.msg}" for error in exc.errors or ()
+            )
+            raise SystemExit(f"crm-api import: {exc.detail} {problems}".strip()) from exc
+        with tqdm(total=job.rows_total, unit=" rows", file=sys.stderr, disable=args.quiet) as bar:
+
+            def progress(current: Any) -> None:
+                bar.update(current.rows_done - bar.n)
+
+            return await run_job(sessionmaker, settings, job, progress)
+    finally:
+        await engine.dispose()
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
+    url = database_url(settings)
+    _migrate(url)
+    job = asyncio.run(_import(url, args, settings, Path(args.file).read_bytes()))
+    print(
+        f"import {job.id} {job.status}: {job.created} created, {job.updated} updated, "
+        f"{job.unchanged} unchanged, {job.failed} failed"
+        + (f" (GET /v1/imports/{job.id}/errors)" if job.failed else ""),
+        file=sys.stderr,
+    )
+    if job.status != "succeeded":
+        raise SystemExit(job.error or "the import failed")
+
+
 def cmd_openapi(args: argparse.Namespace, settings: Settings) -> None:
     from crm_api.app import create_app
 
@@ -222,6 +283,25 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", help="a file (default: standard output)")
     export.add_argument("--quiet", action="store_true", help="no progress bar")
     export.set_defaults(handler=cmd_export)
+    load = commands.add_parser(
+        "import", help="load a CSV or JSON Lines file of contacts or companies into a workspace"
+    )
+    load.add_argument("resource", choices=("contacts", "companies"))
+    load.add_argument("file", help="a .csv (with a header row) or .jsonl file")
+    load.add_argument("--workspace", required=True, help="the workspace id")
+    load.add_argument("--mode", choices=("create", "upsert"), default="create")
+    load.add_argument(
+        "--map",
+        action="append",
+        metavar="COLUMN=FIELD",
+        help="map a column to a field (custom_fields.<key> for a custom field); repeatable; "
+        "default: columns named after fields",
+    )
+    load.add_argument(
+        "--reimport-erased", action="store_true", help="create contacts erased before"
+    )
+    load.add_argument("--quiet", action="store_true", help="no progress bar")
+    load.set_defaults(handler=cmd_import)
     openapi = commands.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", default="openapi/openapi.json")
     openapi.set_defaults(handler=cmd_openapi)

@@ -17,12 +17,12 @@ async def upload(
     resource: str = "contacts",
     filename: str = "rows.csv",
     mode: str = "create",
-    mapping: dict[str, str] | None = None,
+    mapping: dict[str, str] | str | None = None,
     **form: Any,
 ) -> Response:
     data = {"resource": resource, "mode": mode, **form}
     if mapping is not None:
-        data["mapping"] = json.dumps(mapping)
+        data["mapping"] = mapping if isinstance(mapping, str) else json.dumps(mapping)
     body = content.encode() if isinstance(content, str) else content
     return await client.post(
         "/v1/imports",

@@ -1,11 +1,19 @@
 """Import jobs through HTTP: upload, the worker's load, progress counts and row errors."""
 
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
 from crm_api.core.config import Settings
-from tests.factories import Workspace
-from tests.imports.conftest import errors_of, imported
+from tests.factories import (
+    Workspace,
+    bearer,
+    make_api_key,
+    make_company,
+    make_contact,
+    make_custom_field,
+)
+from tests.imports.conftest import errors_of, imported, upload
 
 
 async def test_a_csv_of_contacts_is_loaded_with_events_and_audit(
@@ -65,3 +73,251 @@ async def test_bad_rows_are_reported_and_the_rest_load(
     assert errors[2][0]["loc"] == ["E-mail"]
     assert errors[3][0]["type"] == "duplicate"
     assert "row 1" in errors[3][0]["msg"]
+
+
+async def test_upsert_updates_only_the_given_fields_and_counts_what_did_not_change(
+    client: AsyncClient, app: FastAPI, settings: Settings, workspace: Workspace
+) -> None:
+    ada = await make_contact(
+        client, workspace, email="ada@example.com", first_name="Ada", job_title="Countess"
+    )
+    await make_contact(client, workspace, email="same@example.com", first_name="Same")
+    csv = (
+        "email,first_name,job_title,lifecycle_stage\n"
+        "ADA@example.com,Augusta,,customer\n"
+        "same@example.com,Same,,\n"
+        "new@example.com,New,,\n"
+    )
+    job = await imported(client, app, settings, workspace, csv, mode="upsert")
+    assert (job["created"], job["updated"], job["unchanged"], job["failed"]) == (1, 1, 1, 0)
+    after = (await client.get(f"/v1/contacts/{ada['id']}", headers=workspace.headers)).json()
+    assert after["first_name"] == "Augusta"
+    assert after["job_title"] == "Countess"  # an empty cell leaves the field alone
+    assert after["lifecycle_stage"] == "customer"
+    assert after["version"] == ada["version"] + 1
+    events = await client.get(
+        "/v1/events", params={"type": "contact.updated"}, headers=workspace.headers
+    )
+    (event,) = events.json()["data"]
+    assert event["resource_id"] == ada["id"]
+    assert event["previous"] == {
+        "email": "ada@example.com",  # matched ignoring case; the row's spelling is kept
+        "first_name": "Ada",
+        "lifecycle_stage": "lead",
+        "updated_at": ada["updated_at"],
+        "version": ada["version"],
+    }
+    history = await client.get(
+        f"/v1/contacts/{ada['id']}/lifecycle-history", headers=workspace.headers
+    )
+    assert [change["to_stage"] for change in history.json()["data"]] == ["lead", "customer"]
+
+
+async def test_create_mode_refuses_existing_keys_archived_records_and_unknown_references(
+    client: AsyncClient, app: FastAPI, settings: Settings, workspace: Workspace
+) -> None:
+    await make_contact(client, workspace, email="taken@example.com")
+    archived = await make_contact(client, workspace, email="archived@example.com")
+    await client.post(f"/v1/contacts/{archived['id']}/archive", headers=workspace.headers)
+    company = await make_company(client, workspace, domain="acme.example")
+    missing = "01900000-0000-7000-8000-000000000000"
+    csv = (
+        "email,company_id\n"
+        "taken@example.com,\n"
+        f"fresh@example.com,{company['id']}\n"
+        f"nowhere@example.com,{missing}\n"
+    )
+    job = await imported(client, app, settings, workspace, csv)
+    assert (job["created"], job["failed"]) == (1, 2)
+    errors = await errors_of(client, workspace, job)
+    assert errors[1][0]["loc"] == ["email"]
+    assert "already exists" in errors[1][0]["msg"]
+    assert errors[3][0] == {
+        "loc": ["company_id"],
+        "msg": f"no company {missing} in this workspace",
+        "type": "conflict",
+    }
+    upsert = await imported(
+        client,
+        app,
+        settings,
+        workspace,
+        "email,first_name\narchived@example.com,X\n",
+        mode="upsert",
+    )
+    assert upsert["failed"] == 1
+    assert "archived" in (await errors_of(client, workspace, upsert))[1][0]["msg"]
+
+
+async def test_custom_fields_are_mapped_and_read_by_their_type(
+    client: AsyncClient, app: FastAPI, settings: Settings, workspace: Workspace
+) -> None:
+    await make_custom_field(client, workspace, key="seats", label="Seats", field_type="number")
+    await make_custom_field(
+        client, workspace, key="plan", label="Plan", field_type="enum", options=["free", "pro"]
+    )
+    csv = (
+        "Mail,Seat count,Plan\n"
+        "a@example.com,12,pro\n"
+        "b@example.com,many,free\n"
+        "c@example.com,3,gold\n"
+    )
+    job = await imported(
+        client,
+        app,
+        settings,
+        workspace,
+        csv,
+        mapping={
+            "Mail": "email",
+            "Seat count": "custom_fields.seats",
+            "Plan": "custom_fields.plan",
+        },
+    )
+    assert (job["created"], job["failed"]) == (1, 2)
+    found = await client.get(
+        "/v1/contacts", params={"custom_fields.seats_gte": "10"}, headers=workspace.headers
+    )
+    assert [c["custom_fields"] for c in found.json()["data"]] == [{"seats": 12, "plan": "pro"}]
+    errors = await errors_of(client, workspace, job)
+    assert errors[2][0]["loc"] == ["Seat count"]
+    assert errors[3][0]["loc"] == ["Plan"]
+
+
+async def test_required_custom_fields_bind_creations_not_updates(
+    client: AsyncClient, app: FastAPI, settings: Settings, workspace: Workspace
+) -> None:
+    await make_contact(client, workspace, email="old@example.com")
+    await make_custom_field(client, workspace, key="region", label="Region", required=True)
+    csv = "email,first_name\nold@example.com,Old\nnew@example.com,New\n"
+    job = await imported(client, app, settings, workspace, csv, mode="upsert")
+    assert (job["updated"], job["failed"]) == (1, 1)
+    assert "region" in (await errors_of(client, workspace, job))[2][0]["msg"]
+
+
+async def test_json_lines_of_companies_upsert_on_the_domain(
+    client: AsyncClient, app: FastAPI, settings: Settings, workspace: Workspace
+) -> None:
+    acme = await make_company(client, workspace, name="Acme", domain="acme.example")
+    lines = "\n".join(
+        [
+            '{"name": "Acme Ltd", "domain": "https://www.ACME.example/", "employee_count": 50}',
+            '{"name": "Globex", "domain": "globex.example", "annual_revenue": '
+            '{"amount": "1000.50", "currency": "EUR"}, "unknown": 1}',
+            '{"name": "", "domain": "empty.example"}',
+            "not json",
+            "",
+        ]
+    )
+    job = await imported(
+        client,
+        app,
+        settings,
+        workspace,
+        lines,
+        resource="companies",
+        filename="companies.jsonl",
+        mode="upsert",
+    )
+    assert (job["format"], job["rows_total"]) == ("jsonl", 4)
+    assert (job["created"], job["updated"], job["failed"]) == (1, 1, 2)
+    after = (await client.get(f"/v1/companies/{acme['id']}", headers=workspace.headers)).json()
+    assert (after["name"], after["employee_count"]) == ("Acme Ltd", 50)
+    globex = await client.get(
+        "/v1/companies", params={"domain": "globex.example"}, headers=workspace.headers
+    )
+    assert globex.json()["data"][0]["annual_revenue"] == {"amount": "1000.50", "currency": "EUR"}
+    errors = await errors_of(client, workspace, job)
+    assert errors[3][0]["loc"] == ["name"]
+    assert "not valid JSON" in errors[4][0]["msg"]
+
+
+async def test_an_erased_email_is_not_imported_again_unless_forced(
+    client: AsyncClient, app: FastAPI, settings: Settings, workspace: Workspace
+) -> None:
+    gone = await make_contact(client, workspace, email="gone@example.com")
+    erased = await client.post(f"/v1/contacts/{gone['id']}/erase", headers=workspace.headers)
+    assert erased.status_code == 200, erased.text
+    csv = "email\nGone@example.com\n"
+    job = await imported(client, app, settings, workspace, csv)
+    assert (job["created"], job["failed"]) == (0, 1)
+    assert "erased" in (await errors_of(client, workspace, job))[1][0]["msg"]
+    forced = await imported(client, app, settings, workspace, csv, reimport_erased="true")
+    assert (forced["created"], forced["failed"]) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("content", "form", "field"),
+    [
+        ("email\n", {}, ["body", "file"]),
+        ("Mail\nx@example.com\n", {}, ["body", "mapping"]),
+        ("email\nx@example.com\n", {"mapping": '{"email": "nope"}'}, ["body", "mapping", "email"]),
+        ("email\nx@example.com\n", {"mapping": '{"Other": "email"}'}, ["body", "mapping", "Other"]),
+        ("email\nx@example.com\n", {"mapping": "[1]"}, ["body", "mapping"]),
+        ("email\nx@example.com\n", {"filename": "rows.xlsx"}, ["body", "file"]),
+        ("email\nx@example.com\n", {"resource": "tickets"}, ["body", "resource"]),
+        ("email\nx@example.com\n", {"mode": "merge"}, ["body", "mode"]),
+        (b"email\n\xff@example.com\n", {}, ["body", "file"]),
+    ],
+)
+async def test_a_file_or_mapping_that_cannot_work_is_a_422_naming_it(
+    client: AsyncClient,
+    workspace: Workspace,
+    content: str | bytes,
+    form: dict[str, str],
+    field: list[str],
+) -> None:
+    response = await upload(client, workspace, content, **form)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in [error["loc"] for error in response.json()["errors"]]
+    listed = await client.get("/v1/imports", headers=workspace.headers)
+    assert listed.json()["data"] == []
+
+
+async def test_uploads_take_multipart_and_the_resources_scopes(
+    client: AsyncClient, app: FastAPI, settings: Settings, workspace: Workspace
+) -> None:
+    as_json = await client.post(
+        "/v1/imports", json={"resource": "contacts"}, headers=workspace.headers
+    )
+    assert as_json.status_code == 415
+    job = await imported(client, app, settings, workspace, "email\nx@example.com\n")
+    companies_only = bearer(
+        await make_api_key(client, workspace, "companies:read", "companies:write")
+    )
+    refused = await upload(
+        client,
+        Workspace(workspace.id, companies_only["Authorization"][7:]),
+        "email\ny@example.com\n",
+    )
+    assert refused.status_code == 403
+    assert (await client.get(f"/v1/imports/{job['id']}", headers=companies_only)).status_code == 403
+    listed = await client.get("/v1/imports", headers=companies_only)
+    assert listed.json()["data"] == []
+    mine = await client.get(
+        "/v1/imports", params={"resource": "contacts"}, headers=workspace.headers
+    )
+    assert [item["id"] for item in mine.json()["data"]] == [job["id"]]
+
+
+@pytest.mark.slow
+async def test_a_hundred_thousand_rows_load_in_one_job(
+    client: AsyncClient, app: FastAPI, settings: Settings, workspace: Workspace
+) -> None:
+    rows = 100_000
+    csv = "email,first_name,last_name,tags\n" + "".join(
+        f"p{n}@example{n % 50}.com,F{n},L{n},{'vip' if n % 10 == 0 else ''}\n" for n in range(rows)
+    )
+    job = await imported(client, app, settings, workspace, csv)
+    assert (job["status"], job["rows_done"], job["created"], job["failed"]) == (
+        "succeeded",
+        rows,
+        rows,
+        0,
+    )
+    vip = await client.get(
+        "/v1/contacts", params={"tags": "vip", "limit": 1}, headers=workspace.headers
+    )
+    assert vip.status_code == 200
+    assert len(vip.json()["data"]) == 1

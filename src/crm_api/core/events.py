@@ -1,6 +1,7 @@
 """Events are rows written in the transaction of the change that causes them: a rolled-back change
 has no event, a committed one always has one."""
 
+import functools
 import uuid
 from typing import Any
 
@@ -58,8 +59,14 @@ def record_event(
 _SECRET_PARTS = ("secret", "password", "token", "hash")
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_secret(field: str) -> bool:
+    lowered = field.lower()
+    return any(part in lowered for part in _SECRET_PARTS)
+
+
 def _redacted(field: str, value: Any) -> Any:
-    if any(part in field.lower() for part in _SECRET_PARTS):
+    if _is_secret(field):
         return "[redacted]"
     if isinstance(value, dict):
         return {key: _redacted(key, inner) for key, inner in value.items()}

@@ -63,11 +63,17 @@ async def claim_next(
         )
         if job is None:
             return None
-        job.status = "running"
-        job.started_at = job.started_at or now
-        job.lease_expires_at = now + _lease(settings)
-        job.updated_at = now
+        take(job, settings)
     return job
+
+
+def take(job: ImportJob, settings: Settings) -> None:
+    """Mark the job running and held by the caller for a lease."""
+    now = utcnow()
+    job.status = "running"
+    job.started_at = job.started_at or now
+    job.lease_expires_at = now + _lease(settings)
+    job.updated_at = now
 
 
 def _lease(settings: Settings) -> timedelta:

@@ -209,7 +209,7 @@ async def _merge(
             "the contact again",
             loc=[resource.key],
         )
-    for column, target in resource.references.items():
+    for column, (target, noun) in resource.references.items():
         await _refuse(
             raw,
             counts,
@@ -217,7 +217,7 @@ async def _merge(
             f"(SELECT 1 FROM {target} t WHERE t.workspace_id = $1 AND t.id = s.{column}) "
             f"RETURNING s.row_number, s.{column}::text AS value",
             workspace_id,
-            msg=f"no {target.removesuffix('s')} {{value}} in this workspace",
+            msg=f"no {noun} {{value}} in this workspace",
             loc=[column],
         )
     key = resource.key_sql

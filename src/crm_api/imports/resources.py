@@ -61,8 +61,8 @@ class Resource:
     key: str
     key_sql: str
     conflict_target: str
-    # column -> the table whose id it must name in the workspace
-    references: Mapping[str, str] = field(default_factory=dict)
+    # column -> (the table whose id it must name in the workspace, what a row of it is called)
+    references: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     # Columns an update merges (objects: RFC 7396 at the top level) rather than replaces.
     merged: frozenset[str] = frozenset({"address", "custom_fields"})
     jsonb: frozenset[str] = frozenset({"address", "custom_fields"})
@@ -189,7 +189,7 @@ CONTACTS = Resource(
     key_sql="lower({}.email)",
     jsonb=frozenset({"address", "custom_fields", "phones"}),
     conflict_target="(workspace_id, lower(email))",
-    references={"company_id": "companies", "owner_id": "members"},
+    references={"company_id": ("companies", "company"), "owner_id": ("members", "member")},
     erasable=True,
     before_read=_contacts_rescored,
     after_read=_contacts_stage_history,

@@ -1,0 +1,176 @@
+"""Import benchmark: `python -m bench.imports` (results in docs/import-benchmarks.md).
+
+Builds a CSV of contacts (email, names, a phone, tags, a lifecycle stage, a custom field),
+starts `crm-api serve` with its in-process worker on a fresh database, uploads the file over
+HTTP and polls the job until it ends; then uploads the same people again as an upsert that
+changes every row. Reports rows per second for each, from the job's own start and finish times
+(the worker's load, without the upload) and from upload to the end.
+"""
+
+import argparse
+import asyncio
+import csv
+import io
+import os
+import platform
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.run import ROOT, WORK, _database, _free_port, _process
+from crm_api.core.config import Settings
+from crm_api.core.db import create_engine, create_sessionmaker
+from crm_api.core.embedded import drop_database, ensure_database
+from crm_api.core.migrations import upgrade_to_head
+from crm_api.workspaces.service import create_workspace
+
+DATABASE = "crm_bench_imports"
+STAGES = ["subscriber", "lead", "marketing_qualified", "customer"]
+
+
+def build_csv(rows: int, *, revision: int) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["email", "first_name", "last_name", "phones", "tags", "lifecycle_stage", "plan"]
+    )
+    for n in range(rows):
+        writer.writerow(
+            [
+                f"person{n}@example{n % 97}.com",
+                f"First{n}",
+                f"Last{n}-{revision}",
+                f"+44 20 7946 {n % 10000:04d}" if n % 3 == 0 else "",
+                "vip;newsletter" if n % 10 == 0 else "newsletter",
+                STAGES[(n + revision) % len(STAGES)],
+                ["free", "pro", "enterprise"][(n + revision) % 3],
+            ]
+        )
+    return buffer.getvalue().encode()
+
+
+async def prepare(admin_url: str) -> tuple[str, str]:
+    """A fresh database with one workspace and its select custom field; (url, API key)."""
+    await drop_database(admin_url, DATABASE)
+    url = await ensure_database(admin_url, DATABASE)
+    await asyncio.to_thread(upgrade_to_head, url)
+    rendered = url.render_as_string(hide_password=False)
+    engine = create_engine(url, Settings(database_url=rendered))
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            _, key = await create_workspace(session, "Import benchmark")
+    finally:
+        await engine.dispose()
+    return rendered, key.secret
+
+
+def run_import(base: str, key: str, content: bytes, mode: str) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=600) as http:
+        started = time.monotonic()
+        response = http.post(
+            "/v1/imports",
+            files={"file": ("contacts.csv", content, "text/csv")},
+            data={
+                "resource": "contacts",
+                "mode": mode,
+                "mapping": '{"email": "email", "first_name": "first_name", '
+                '"last_name": "last_name", "phones": "phones", "tags": "tags", '
+                '"lifecycle_stage": "lifecycle_stage", "plan": "custom_fields.plan"}',
+            },
+        )
+        response.raise_for_status()
+        location = response.headers["Location"]
+        while True:
+            job: dict[str, Any] = http.get(location).json()
+            if job["status"] in ("succeeded", "failed"):
+                break
+            time.sleep(0.05)
+        wall = time.monotonic() - started
+    assert job["status"] == "succeeded", job
+    assert job["failed"] == 0, job
+    load = (
+        datetime.fromisoformat(job["finished_at"]) - datetime.fromisoformat(job["started_at"])
+    ).total_seconds()
+    return {**job, "load_seconds": load, "wall_seconds": wall}
+
+
+def write(path: Path, args: argparse.Namespace, results: list[tuple[str, dict[str, Any]]]) -> None:
+    lines = [
+        "# Import benchmark",
+        "",
+        f"`python -m bench.imports --rows {args.rows}` on {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{'the server at --database-url' if args.database_url else 'embedded PostgreSQL'}; "
+        "one `crm-api serve` process with its in-process worker, chunks of "
+        f"{args.chunk_rows} rows.",
+        "",
+        "Load: from the job's `started_at` to `finished_at` (validation, COPY, the set-based "
+        "merge, events, audit entries, lifecycle history). Wall: from the upload's first byte "
+        "to the poll that saw the job end.",
+        "",
+        "| run | rows | created | updated | load s | rows/s (load) | wall s | rows/s (wall) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, job in results:
+        rows = job["rows_total"]
+        lines.append(
+            f"| {name} | {rows:,} | {job['created']:,} | {job['updated']:,} | "
+            f"{job['load_seconds']:.1f} | {rows / job['load_seconds']:,.0f} | "
+            f"{job['wall_seconds']:.1f} | {rows / job['wall_seconds']:,.0f} |"
+        )
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", help="a PostgreSQL server (default: embedded)")
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--chunk-rows", type=int, default=5000)
+    parser.add_argument("--output", default=str(ROOT / "docs" / "import-benchmarks.md"))
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    admin_url, _server = _database(args)
+    url, key = asyncio.run(prepare(admin_url))
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    env.update(
+        {
+            "CRM_DATABASE_URL": url,
+            "CRM_RATE_LIMIT": "1000000/minute",
+            "CRM_IMPORT_CHUNK_ROWS": str(args.chunk_rows),
+            "CRM_WORKER_POLL_SECONDS": "0.05",
+        }
+    )
+    base = f"http://127.0.0.1:{port}"
+    command = [str(Path(sys.executable).parent / "crm-api"), "serve", "--port", str(port)]
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as http:
+        results: list[tuple[str, dict[str, Any]]] = []
+        with _process(command, env, f"{base}/readyz", WORK / "imports-serve.log"):
+            http.post(
+                "/v1/custom-fields",
+                json={
+                    "entity": "contact",
+                    "key": "plan",
+                    "label": "Plan",
+                    "field_type": "enum",
+                    "options": ["free", "pro", "enterprise"],
+                },
+            ).raise_for_status()
+            for name, revision, mode in (
+                ("create", 0, "create"),
+                ("upsert (every row changed)", 1, "upsert"),
+            ):
+                job = run_import(base, key, build_csv(args.rows, revision=revision), mode)
+                print(f"{name}: {job['rows_total'] / job['load_seconds']:,.0f} rows/s", flush=True)
+                results.append((name, job))
+    write(Path(args.output), args, results)
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
