@@ -284,9 +284,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--quiet", action="store_true", help="no progress bar")
     export.set_defaults(handler=cmd_export)
     load = commands.add_parser(
-        "import", help="load a CSV or JSON Lines file of contacts or companies into a workspace"
+        "import", help="load a CSV or JSON Lines file of contacts, companies or deals"
     )
-    load.add_argument("resource", choices=("contacts", "companies"))
+    load.add_argument("resource", choices=("contacts", "companies", "deals"))
     load.add_argument("file", help="a .csv (with a header row) or .jsonl file")
     load.add_argument("--workspace", required=True, help="the workspace id")
     load.add_argument("--mode", choices=("create", "upsert"), default="create")

@@ -12,6 +12,7 @@ from tests.factories import (
     make_company,
     make_contact,
     make_custom_field,
+    make_pipeline,
 )
 from tests.imports.conftest import errors_of, imported, upload
 
@@ -321,3 +322,43 @@ async def test_a_hundred_thousand_rows_load_in_one_job(
     )
     assert vip.status_code == 200
     assert len(vip.json()["data"]) == 1
+
+
+async def test_deals_enter_their_stage_as_a_creation_through_the_api_does(
+    client: AsyncClient, app: FastAPI, settings: Settings, workspace: Workspace
+) -> None:
+    pipeline = await make_pipeline(client, workspace)
+    first, won = pipeline["stages"][0], next(s for s in pipeline["stages"] if s["kind"] == "won")
+    other = await make_pipeline(client, workspace, name="Other")
+    csv = (
+        "name,pipeline_id,stage_id,amount,tags\n"
+        f'Open deal,{pipeline["id"]},,"{{""amount"": ""100.00"", ""currency"": ""EUR""}}",a;b\n'
+        f"Won deal,{pipeline['id']},{won['id']},,\n"
+        f"Wrong stage,{pipeline['id']},{other['stages'][0]['id']},,\n"
+        ",,,,\n"
+    )
+    job = await imported(client, app, settings, workspace, csv, resource="deals")
+    assert (job["created"], job["failed"]) == (2, 2)
+    errors = await errors_of(client, workspace, job)
+    assert errors[3][0]["loc"] == ["stage_id"]
+    assert errors[4][0]["msg"] == "the row is empty"
+    deals = (await client.get("/v1/deals", headers=workspace.headers)).json()["data"]
+    by_name = {deal["name"]: deal for deal in deals}
+    assert by_name["Open deal"]["stage_id"] == first["id"]
+    assert by_name["Open deal"]["amount"] == {"amount": "100.00", "currency": "EUR"}
+    assert by_name["Open deal"]["closed_at"] is None
+    assert by_name["Won deal"]["closed_at"] is not None
+    history = await client.get(
+        f"/v1/deals/{by_name['Won deal']['id']}/stage-history", headers=workspace.headers
+    )
+    assert [change["to_stage_id"] for change in history.json()["data"]] == [won["id"]]
+    events = await client.get(
+        "/v1/events", params={"resource_id": by_name["Won deal"]["id"]}, headers=workspace.headers
+    )
+    assert sorted(event["type"] for event in events.json()["data"]) == [
+        "deal.created",
+        "deal.won",
+    ]
+    upsert = await upload(client, workspace, csv, resource="deals", mode="upsert")
+    assert upsert.status_code == 422
+    assert upsert.json()["errors"][0]["loc"] == ["body", "mode"]

@@ -6,8 +6,9 @@ and comes back finds the job moved on and stops.
 """
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -20,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from crm_api.core.auth import Principal
 from crm_api.core.config import Settings
 from crm_api.custom_fields import repository as custom_fields
-from crm_api.models import ImportFile, ImportJob
+from crm_api.models import CustomFieldDefinition, ImportFile, ImportJob
 from crm_api.models.base import utcnow
 
 from . import sources
 from .loader import Counts, Prepared, load_chunk, prepare
-from .resources import RESOURCES
+from .resources import RESOURCES, Resource
 
 log = logging.getLogger(__name__)
 Progress = Callable[[ImportJob], None]
@@ -99,45 +100,32 @@ async def run_job(
         )
     if content is None:
         return await _finish(sessionmaker, job, "failed", "The uploaded file is gone.")
-    text = sources.decode(content)
-    seen: dict[str, int] = {}
-    counts = Counts()
-    chunk: list[Prepared] = []
-    last = job.rows_done
+    chunks = _Chunks(
+        resource,
+        job,
+        definitions,
+        sources.rows(job.format, sources.decode(content), resource.fields, job.mapping),  # type: ignore[arg-type]
+        settings.import_chunk_rows,
+    )
+    # The next chunk is validated in a thread while the database loads this one.
+    upcoming = asyncio.create_task(asyncio.to_thread(chunks.next))
     try:
-        for row in sources.rows(job.format, text, resource.fields, job.mapping):  # type: ignore[arg-type]
-            raw_key = str(row.values.get(resource.key) or "").strip().lower()
-            if row.number <= job.rows_done:
-                if raw_key:
-                    seen.setdefault(raw_key, row.number)
-                continue
-            prepared = prepare(resource, job.mode, definitions, row, counts)
-            if prepared is not None and raw_key:
-                first = seen.setdefault(raw_key, row.number)
-                if first != row.number:
-                    counts.fail(
-                        row.number,
-                        f"the same {resource.key} as row {first}",
-                        [row.columns.get(resource.key, resource.key)],
-                        "duplicate",
-                    )
-                    prepared = None
-            if prepared is not None:
-                chunk.append(prepared)
-            last = row.number
-            if last - job.rows_done >= settings.import_chunk_rows:
-                await _commit_chunk(sessionmaker, settings, job, chunk, counts, last)
-                chunk, counts = [], Counts()
-                if progress is not None:
-                    progress(job)
-        if last > job.rows_done or chunk:
+        while (ready := await upcoming) is not None:
+            chunk, counts, last = ready
+            upcoming = asyncio.create_task(asyncio.to_thread(chunks.next))
             await _commit_chunk(sessionmaker, settings, job, chunk, counts, last)
             if progress is not None:
                 progress(job)
     except LostJob:
         log.info("import %s was taken over by another worker", job.id)
         return job
-    except (OSError, asyncpg.PostgresConnectionStatusError, InterfaceError, OperationalError):
+    except (
+        OSError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        InterfaceError,
+        OperationalError,
+    ):
         raise  # the database went away: the job stays running, and is resumed after its lease
     except Exception:
         log.exception("import %s failed after row %s", job.id, job.rows_done)
@@ -147,7 +135,59 @@ async def run_job(
             "failed",
             f"Rows after {job.rows_done} could not be loaded (an internal error, logged).",
         )
+    finally:
+        with contextlib.suppress(Exception):
+            await upcoming  # a thread cannot be cancelled; let it end
     return await _finish(sessionmaker, job, "succeeded", None)
+
+
+class _Chunks:
+    """The file's rows after those already done, validated, a chunk at a time (in one thread
+    at a time), with rows repeating an earlier row's natural key failed as duplicates."""
+
+    def __init__(
+        self,
+        resource: Resource,
+        job: ImportJob,
+        definitions: dict[str, CustomFieldDefinition],
+        rows: Iterator[sources.SourceRow],
+        size: int,
+    ) -> None:
+        self.resource, self.mode, self.done = resource, job.mode, job.rows_done
+        self.definitions, self.rows, self.size = definitions, rows, size
+        self.seen: dict[str, int] = {}
+
+    def next(self) -> tuple[list[Prepared], Counts, int] | None:
+        resource = self.resource
+        chunk: list[Prepared] = []
+        counts = Counts()
+        last = None
+        for row in self.rows:
+            raw_key = str(row.values.get(resource.key or "") or "").strip().lower()
+            if row.number <= self.done:
+                if raw_key:
+                    self.seen.setdefault(raw_key, row.number)
+                continue
+            prepared = prepare(resource, self.mode, self.definitions, row, counts)
+            if prepared is not None and raw_key:
+                first = self.seen.setdefault(raw_key, row.number)
+                if first != row.number:
+                    counts.fail(
+                        row.number,
+                        f"the same {resource.key} as row {first}",
+                        [row.columns.get(resource.key or "", resource.key or "")],
+                        "duplicate",
+                    )
+                    prepared = None
+            if prepared is not None:
+                chunk.append(prepared)
+            last = row.number
+            if last - self.done >= self.size:
+                break
+        if last is None:
+            return None
+        self.done = last
+        return chunk, counts, last
 
 
 async def _commit_chunk(

@@ -207,7 +207,7 @@ async def _merge(
             workspace_id,
             msg="a person with this email was erased; import with reimport_erased to create "
             "the contact again",
-            loc=[resource.key],
+            loc=[resource.key or "id"],
         )
     for column, (target, noun) in resource.references.items():
         await _refuse(
@@ -220,20 +220,28 @@ async def _merge(
             msg=f"no {noun} {{value}} in this workspace",
             loc=[column],
         )
+    now = utcnow()
+    for step in resource.steps:
+        args = (workspace_id, now) if "$2" in step.sql else (workspace_id,)
+        if step.refusal is None:
+            await raw.execute(step.sql, *args)
+        else:
+            await _refuse(raw, counts, step.sql, *args, msg=step.refusal, loc=list(step.loc))
     key = resource.key_sql
-    await raw.execute(
-        f"UPDATE import_stage s SET existing_id = t.id, "
-        f"existing_archived = t.archived_at IS NOT NULL FROM {table} t "
-        f"WHERE t.workspace_id = $1 AND {key.format('t')} = {key.format('s')}",
-        workspace_id,
-    )
+    if key is not None:
+        await raw.execute(
+            f"UPDATE import_stage s SET existing_id = t.id, "
+            f"existing_archived = t.archived_at IS NOT NULL FROM {table} t "
+            f"WHERE t.workspace_id = $1 AND {key.format('t')} = {key.format('s')}",
+            workspace_id,
+        )
     if job.mode == "create":
         await _refuse(
             raw,
             counts,
             "DELETE FROM import_stage WHERE existing_id IS NOT NULL RETURNING row_number",
             msg=f"a {resource.event} with this {resource.key} already exists",
-            loc=[resource.key],
+            loc=[resource.key or "id"],
         )
     else:
         await _refuse(
@@ -241,7 +249,7 @@ async def _merge(
             counts,
             "DELETE FROM import_stage WHERE existing_archived RETURNING row_number",
             msg=f"the {resource.event} with this {resource.key} is archived; restore it first",
-            loc=[resource.key],
+            loc=[resource.key or "id"],
         )
         await _refuse(
             raw,
@@ -251,15 +259,17 @@ async def _merge(
             msg="{create_problem}",
             loc=["custom_fields"],
         )
-    now = utcnow()
     names = ", ".join(resource.columns)
+    on_conflict = (
+        f"ON CONFLICT {resource.conflict_target} DO NOTHING" if resource.conflict_target else ""
+    )
     staged = await raw.fetch("SELECT id, row_number FROM import_stage WHERE existing_id IS NULL")
     inserted = {
         record["id"]
         for record in await raw.fetch(
             f"INSERT INTO {table} (workspace_id, id, {names}, created_at, updated_at, version) "
             f"SELECT $1, id, {names}, $2, $2, 1 FROM import_stage WHERE existing_id IS NULL "
-            f"ORDER BY row_number ON CONFLICT {resource.conflict_target} DO NOTHING RETURNING id",
+            f"ORDER BY row_number {on_conflict} RETURNING id",
             workspace_id,
             now,
         )
@@ -270,7 +280,7 @@ async def _merge(
                 record["row_number"],
                 f"a {resource.event} with this {resource.key} was created meanwhile; "
                 "import the row again to update it",
-                [resource.key],
+                [resource.key or "id"],
                 "conflict",
             )
     created = [record["id"] for record in staged if record["id"] in inserted]
@@ -330,8 +340,9 @@ async def _merge(
     written = [*created, *updated]
     if not written:
         return
+    more: list[tuple[str, uuid.UUID]] = []
     if resource.before_read is not None:
-        await resource.before_read(session, raw, principal, created, before, {})
+        more += await resource.before_read(session, raw, principal, created, before, {})
     after = {
         row.id: row
         for row in (
@@ -342,33 +353,36 @@ async def _merge(
         ).all()
     }
     if resource.after_read is not None:
-        await resource.after_read(session, raw, principal, created, before, after)
-    await _record_events(raw, principal, resource, created, before, after, now)
+        more += await resource.after_read(session, raw, principal, created, before, after)
+    await _record_events(raw, principal, resource, before, after, more, now)
 
 
 async def _record_events(
     raw: asyncpg.Connection,
     principal: Principal,
     resource: Resource,
-    created: Sequence[uuid.UUID],
     before: Mapping[uuid.UUID, Any],
     after: Mapping[uuid.UUID, Any],
+    more: Sequence[tuple[str, uuid.UUID]],
     now: Any,
 ) -> None:
-    """``<resource>.created`` / ``.updated`` events and their audit entries, copied in."""
+    """``<resource>.created`` / ``.updated`` events (and ``more``), with audit entries."""
     events: list[tuple[Any, ...]] = []
     audit: list[tuple[Any, ...]] = []
     common = (principal.actor_type, principal.actor_id, now)
-    for record_id, row in after.items():
-        data = resource.read(row).model_dump(mode="json")
+    data_of = {
+        record_id: resource.read(row).model_dump(mode="json") for record_id, row in after.items()
+    }
+    todo: list[tuple[str, uuid.UUID]] = [
+        (f"{resource.event}.{'updated' if record_id in before else 'created'}", record_id)
+        for record_id in after
+    ]
+    for event_type, record_id in [*todo, *more]:
+        data = data_of[record_id]
         previous: dict[str, Any] | None = None
-        if record_id in before:
-            event_type = f"{resource.event}.updated"
-            previous = changed_fields(
-                resource.read(before[record_id]).model_dump(mode="json"), data
-            )
-        else:
-            event_type = f"{resource.event}.created"
+        if event_type.endswith(".updated"):
+            old = resource.read(before[record_id]).model_dump(mode="json")
+            previous = changed_fields(old, data)
         events.append(
             (
                 principal.workspace_id,

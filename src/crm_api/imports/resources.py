@@ -1,9 +1,8 @@
 """What an import of each resource writes: its table, natural key, checks, and side effects.
 
 Rows are validated by the API's own create schemas, so an imported record obeys the same rules
-as one sent to ``POST``. Deals are not here: a deal's creation moves it into a stage (history,
-won/lost events, customers promoted), so deal imports go through the deal service row by row
-(``loader.load_deals``).
+as one sent to ``POST``; what a creation does besides (lifecycle or stage history, lead scores,
+won/lost events) is done here set-based for the whole chunk.
 """
 
 import uuid
@@ -22,6 +21,7 @@ from crm_api.core.ids import new_id
 from crm_api.core.phones import normalized
 from crm_api.core.records import split_money
 from crm_api.custom_fields.schemas import CustomFieldEntity
+from crm_api.deals.schemas import DealCreate, DealRead
 from crm_api.lead_scoring.service import rescore
 from crm_api.models.base import utcnow
 from crm_api.privacy.erased import email_hash
@@ -29,7 +29,7 @@ from crm_api.privacy.erased import email_hash
 from .sources import Fields
 
 # (session, raw connection, principal, created ids, {id: row before} of updated ones,
-#  {id: row after} of every written one)
+#  {id: row after} of every written one) -> more events to record: (type, record id)
 AfterWrite = Callable[
     [
         AsyncSession,
@@ -39,8 +39,18 @@ AfterWrite = Callable[
         Mapping[uuid.UUID, Any],
         Mapping[uuid.UUID, Any],
     ],
-    Awaitable[None],
+    Awaitable[Sequence[tuple[str, uuid.UUID]]],
 ]
+
+
+@dataclass(frozen=True)
+class StagedStep:
+    """A statement on the staging table before the insert ($1 the workspace, $2 now). With a
+    ``refusal``, it deletes rows and returns their row_number: those rows fail with it."""
+
+    sql: str
+    refusal: str | None = None
+    loc: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,10 +67,11 @@ class Resource:
     columns: tuple[str, ...]
     # A field sent -> the columns it sets.
     field_columns: Mapping[str, tuple[str, ...]]
-    # The natural key: its field, and how a row of the table spells it for comparison.
-    key: str
-    key_sql: str
-    conflict_target: str
+    # The natural key: its field, and how a row of the table spells it for comparison; None
+    # for a resource without one (create only).
+    key: str | None
+    key_sql: str | None
+    conflict_target: str | None
     # column -> (the table whose id it must name in the workspace, what a row of it is called)
     references: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     # Columns an update merges (objects: RFC 7396 at the top level) rather than replaces.
@@ -68,11 +79,14 @@ class Resource:
     jsonb: frozenset[str] = frozenset({"address", "custom_fields"})
     # Remembered erasures refuse the key unless the job says otherwise.
     erasable: bool = False
+    steps: tuple[StagedStep, ...] = ()
+    # Fields of the create schema an import does not take.
+    excluded: frozenset[str] = frozenset()
     before_read: AfterWrite | None = None
     after_read: AfterWrite | None = None
 
     def column_values(self, model: BaseModel) -> dict[str, Any]:
-        values = model.model_dump(mode="python", exclude={"reimport_erased"})
+        values = model.model_dump(mode="python", exclude={"reimport_erased", *self.excluded})
         address = getattr(model, "address", None)
         if address is not None:
             values["address"] = address.model_dump(mode="json", exclude_none=True)
@@ -83,9 +97,13 @@ class Resource:
             values["phones_e164"] = normalized(values["phones"])
         if self.name == "companies":
             split_money(values, "annual_revenue", "annual_revenue_currency")
+        if self.name == "deals":
+            split_money(values, "amount", "currency")
         return values
 
     def key_of(self, model: BaseModel) -> str | None:
+        if self.key is None:
+            return None
         value = getattr(model, self.key)
         return None if value is None else str(value).lower()
 
@@ -100,8 +118,9 @@ async def _contacts_rescored(
     created: Sequence[uuid.UUID],
     before: Mapping[uuid.UUID, Any],
     _after: Mapping[uuid.UUID, Any],
-) -> None:
+) -> Sequence[tuple[str, uuid.UUID]]:
     await rescore(session, principal.workspace_id, [*created, *before])
+    return ()
 
 
 async def _contacts_stage_history(
@@ -111,7 +130,7 @@ async def _contacts_stage_history(
     created: Sequence[uuid.UUID],
     before: Mapping[uuid.UUID, Any],
     after: Mapping[uuid.UUID, Any],
-) -> None:
+) -> Sequence[tuple[str, uuid.UUID]]:
     """The lifecycle history the conversion KPIs read: a row per creation and stage change."""
     now = utcnow()
     changes = [(contact_id, None, after[contact_id].lifecycle_stage) for contact_id in created]
@@ -120,34 +139,34 @@ async def _contacts_stage_history(
         for contact_id, old in before.items()
         if contact_id in after and old.lifecycle_stage != after[contact_id].lifecycle_stage
     ]
-    if not changes:
-        return
-    await raw.copy_records_to_table(
-        "contact_lifecycle_changes",
-        columns=(
-            "workspace_id",
-            "id",
-            "contact_id",
-            "from_stage",
-            "to_stage",
-            "changed_at",
-            "actor_type",
-            "actor_id",
-        ),
-        records=[
-            (
-                principal.workspace_id,
-                new_id(),
-                contact_id,
-                old,
-                new,
-                now,
-                principal.actor_type,
-                principal.actor_id,
-            )
-            for contact_id, old, new in changes
-        ],
-    )
+    if changes:
+        await raw.copy_records_to_table(
+            "contact_lifecycle_changes",
+            columns=(
+                "workspace_id",
+                "id",
+                "contact_id",
+                "from_stage",
+                "to_stage",
+                "changed_at",
+                "actor_type",
+                "actor_id",
+            ),
+            records=[
+                (
+                    principal.workspace_id,
+                    new_id(),
+                    contact_id,
+                    old,
+                    new,
+                    now,
+                    principal.actor_type,
+                    principal.actor_id,
+                )
+                for contact_id, old, new in changes
+            ],
+        )
+    return ()
 
 
 _CONTACT_FIELDS = (
@@ -234,4 +253,136 @@ COMPANIES = Resource(
     conflict_target="(workspace_id, domain)",
 )
 
-RESOURCES = {resource.name: resource for resource in (CONTACTS, COMPANIES)}
+
+async def _deals_stage_history(
+    _session: AsyncSession,
+    raw: asyncpg.Connection,
+    principal: Principal,
+    created: Sequence[uuid.UUID],
+    _before: Mapping[uuid.UUID, Any],
+    after: Mapping[uuid.UUID, Any],
+) -> Sequence[tuple[str, uuid.UUID]]:
+    """Each new deal's entry into its stage (the history the sales KPIs read), and `deal.won`
+    / `deal.lost` for those created in a closed stage, as a creation through the API does."""
+    await raw.copy_records_to_table(
+        "deal_stage_changes",
+        columns=(
+            "workspace_id",
+            "id",
+            "deal_id",
+            "from_stage_id",
+            "to_stage_id",
+            "changed_at",
+            "seconds_in_previous_stage",
+            "actor_type",
+            "actor_id",
+        ),
+        records=[
+            (
+                principal.workspace_id,
+                new_id(),
+                deal_id,
+                None,
+                after[deal_id].stage_id,
+                after[deal_id].stage_changed_at,
+                None,
+                principal.actor_type,
+                principal.actor_id,
+            )
+            for deal_id in created
+        ],
+    )
+    kinds = {
+        record["id"]: record["kind"]
+        for record in await raw.fetch(
+            "SELECT id, kind FROM pipeline_stages WHERE workspace_id = $1 AND id = ANY($2)",
+            principal.workspace_id,
+            list({after[deal_id].stage_id for deal_id in created}),
+        )
+    }
+    return [
+        (f"deal.{kinds[after[deal_id].stage_id]}", deal_id)
+        for deal_id in created
+        if kinds.get(after[deal_id].stage_id) in ("won", "lost")
+    ]
+
+
+_DEAL_FIELDS = (
+    "name",
+    "amount",
+    "pipeline_id",
+    "stage_id",
+    "owner_id",
+    "company_id",
+    "expected_close_date",
+    "lost_reason",
+    "source",
+    "tags",
+    "custom_fields",
+)
+
+DEALS = Resource(
+    name="deals",
+    table="deals",
+    entity="deal",
+    event="deal",
+    create=DealCreate,
+    upsert=DealCreate,
+    read=lambda row: DealRead.of(row, []),
+    fields=Fields(
+        names=frozenset(_DEAL_FIELDS),
+        json_fields=frozenset({"amount", "tags", "custom_fields"}),
+        text_lists=frozenset({"tags"}),
+    ),
+    columns=(
+        *(name for name in _DEAL_FIELDS if name != "amount"),
+        "amount",
+        "currency",
+        "stage_changed_at",
+        "closed_at",
+    ),
+    field_columns={
+        **{name: (name,) for name in _DEAL_FIELDS},
+        "amount": ("amount", "currency"),
+    },
+    key=None,
+    key_sql=None,
+    conflict_target=None,
+    references={"company_id": ("companies", "company"), "owner_id": ("members", "member")},
+    merged=frozenset({"custom_fields"}),
+    jsonb=frozenset({"custom_fields"}),
+    excluded=frozenset({"contacts"}),
+    steps=(
+        StagedStep(
+            "UPDATE import_stage SET pipeline_id = (SELECT p.id FROM pipelines p "
+            "WHERE p.workspace_id = $1 ORDER BY p.created_at, p.id LIMIT 1) "
+            "WHERE pipeline_id IS NULL"
+        ),
+        StagedStep(
+            "DELETE FROM import_stage s WHERE NOT EXISTS (SELECT 1 FROM pipelines p "
+            "WHERE p.workspace_id = $1 AND p.id = s.pipeline_id) RETURNING s.row_number",
+            "no such pipeline",
+            ("pipeline_id",),
+        ),
+        StagedStep(
+            "UPDATE import_stage s SET stage_id = (SELECT st.id FROM pipeline_stages st "
+            "WHERE st.workspace_id = $1 AND st.pipeline_id = s.pipeline_id "
+            "ORDER BY st.position LIMIT 1) WHERE s.stage_id IS NULL"
+        ),
+        StagedStep(
+            "DELETE FROM import_stage s WHERE NOT EXISTS (SELECT 1 FROM pipeline_stages st "
+            "WHERE st.workspace_id = $1 AND st.pipeline_id = s.pipeline_id "
+            "AND st.id = s.stage_id) RETURNING s.row_number",
+            "not a stage of the deal's pipeline",
+            ("stage_id",),
+        ),
+        StagedStep(
+            "UPDATE import_stage s SET stage_changed_at = $2::timestamptz, "
+            "closed_at = CASE WHEN st.kind = 'open' THEN NULL ELSE $2::timestamptz END "
+            "FROM pipeline_stages st WHERE st.workspace_id = $1 AND st.id = s.stage_id"
+        ),
+    ),
+    after_read=_deals_stage_history,
+)
+
+RESOURCES = {resource.name: resource for resource in (CONTACTS, COMPANIES, DEALS)}

@@ -1,4 +1,4 @@
-"""Imports: upload a CSV or JSON Lines file of contacts or companies; a worker loads it."""
+"""Imports: upload a CSV or JSON Lines file of contacts, companies or deals; a worker loads it."""
 
 import uuid
 from typing import Annotated
@@ -29,12 +29,16 @@ router = crm_router("/v1/imports", "Imports")
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Upload a file to import",
-    description="A `multipart/form-data` upload: the file (CSV with a header row, or JSON "
-    "Lines), the resource, the mode and, optionally, a mapping of columns to fields "
-    "(`custom_fields.<key>` for a custom field). Without a mapping, CSV columns named after a "
-    "field are taken, and JSON Lines keys name their fields. The file and mapping are checked "
-    "at once (422); rows are loaded in the background, and each row that fails is reported "
-    "at `/v1/imports/{id}/errors` without stopping the rest. Needs the resource's write scope.",
+    description=(
+        "A `multipart/form-data` upload: the file (CSV with a header row, or JSON Lines), the "
+        "resource, the mode (`upsert` matches contacts by email and companies by domain; deals "
+        "have no natural key, so `create` only) and, optionally, a mapping of columns to fields "
+        "(`custom_fields.<key>` for a custom field). Without a mapping, CSV columns named after "
+        "a field are taken, and JSON Lines keys name their fields. The file and mapping are "
+        "checked at once (422); rows are loaded in the background, and each row that fails is "
+        "reported at `/v1/imports/{id}/errors` without stopping the rest. Needs the resource's "
+        "write scope."
+    ),
     responses=problem_responses(400, 409, 413, 415),
 )
 async def create_import(

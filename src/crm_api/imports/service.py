@@ -73,9 +73,11 @@ async def create_job(
 ) -> ImportJob:
     """Check the file and its mapping now (a 422 names what is wrong), and queue the job."""
     principal.require(_WRITE_SCOPES[resource])
-    spec = RESOURCES.get(resource)
-    if spec is None:
-        raise invalid_field(["body", "resource"], f"{resource} cannot be imported yet")
+    spec = RESOURCES[resource]
+    if mode == "upsert" and spec.key is None:
+        raise invalid_field(
+            ["body", "mode"], f"{resource} have no natural key to upsert on; use create"
+        )
     fmt = _format_of(filename, content_type)
     text = sources.decode(content)
     resolved = sources.resolve_mapping(fmt, text, spec.fields, _mapping_of(mapping))
