@@ -362,3 +362,55 @@ async def test_deals_enter_their_stage_as_a_creation_through_the_api_does(
     upsert = await upload(client, workspace, csv, resource="deals", mode="upsert")
     assert upsert.status_code == 422
     assert upsert.json()["errors"][0]["loc"] == ["body", "mode"]
+
+
+async def test_a_retried_upload_with_the_same_idempotency_key_queues_one_job(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    """Each attempt has its own multipart boundary; the key still recognises the upload."""
+    headers = {**workspace.headers, "Idempotency-Key": "upload-1"}
+    responses = [
+        await client.post(
+            "/v1/imports",
+            files={"file": ("rows.csv", b"email\nonce@example.com\n", "text/csv")},
+            data={"resource": "contacts"},
+            headers=headers,
+        )
+        for _ in range(2)
+    ]
+    assert [response.status_code for response in responses] == [201, 201]
+    assert responses[0].json()["id"] == responses[1].json()["id"]
+    assert responses[1].headers["Idempotent-Replayed"] == "true"
+    other = await client.post(
+        "/v1/imports",
+        files={"file": ("rows.csv", b"email\nother@example.com\n", "text/csv")},
+        data={"resource": "contacts"},
+        headers=headers,
+    )
+    assert other.status_code == 422
+    listed = await client.get("/v1/imports", headers=workspace.headers)
+    assert len(listed.json()["data"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("multipart/form-data", b"resource=contacts"),
+        ("multipart/form-data; boundary=xyz", b"--xyz\r\ngarbage"),
+        (
+            "multipart/form-data; boundary=xyz",
+            b'--xyz\r\nContent-Disposition: form-data; name="resource"\r\n\r\n'
+            b"contacts\r\n--xyz--\r\n",
+        ),
+    ],
+)
+async def test_a_broken_or_incomplete_upload_is_a_clear_4xx(
+    client: AsyncClient, workspace: Workspace, content_type: str, body: bytes
+) -> None:
+    response = await client.post(
+        "/v1/imports",
+        content=body,
+        headers={**workspace.headers, "Content-Type": content_type, "Idempotency-Key": "k"},
+    )
+    assert response.status_code in (400, 422), response.text
+    assert response.headers["content-type"] == "application/problem+json"

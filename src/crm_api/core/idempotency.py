@@ -12,6 +12,7 @@ from fastapi import Header, Request, Response
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import UploadFile
 
 from crm_api.core.auth import PrincipalDep
 from crm_api.core.errors import Conflict, invalid_field
@@ -46,7 +47,20 @@ class IdempotentReplay(Exception):
 
 async def _request_hash(request: Request) -> bytes:
     digest = hashlib.sha256(f"{request.method} {request.url.path}?{request.url.query}\n".encode())
-    digest.update(await request.body())
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "multipart/form-data":
+        digest.update(await request.body())
+        return digest.digest()
+    # An upload: its body was parsed (and consumed) before this runs, and each attempt has a
+    # boundary of its own anyway, so the parts are what identify it.
+    for name, value in (await request.form()).multi_items():
+        digest.update(f"\n{name}=".encode())
+        if isinstance(value, UploadFile):
+            digest.update(f"{value.filename}\n".encode())
+            digest.update(await value.read())
+            await value.seek(0)
+        else:
+            digest.update(value.encode())
     return digest.digest()
 
 
