@@ -169,21 +169,17 @@ async def _contacts_stage_history(
     return ()
 
 
-_CONTACT_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "additional_emails",
-    "phones",
-    "job_title",
-    "lifecycle_stage",
-    "lead_source",
-    "owner_id",
-    "company_id",
-    "address",
-    "tags",
-    "custom_fields",
-)
+def _writable(schema: type[BaseModel], *left_out: str) -> tuple[str, ...]:
+    """The fields of a create schema that an import can set."""
+    return tuple(name for name in schema.model_fields if name not in {"reimport_erased", *left_out})
+
+
+def _columns_of(fields: tuple[str, ...], **special: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """A field sent -> the columns it sets: its own, unless ``special`` says otherwise."""
+    return {name: special.get(name, (name,)) for name in fields}
+
+
+_CONTACT_FIELDS = _writable(ContactCreate)
 
 CONTACTS = Resource(
     name="contacts",
@@ -200,10 +196,7 @@ CONTACTS = Resource(
         phone_lists=frozenset({"phones"}),
     ),
     columns=(*_CONTACT_FIELDS, "phones_e164"),
-    field_columns={
-        **{name: (name,) for name in _CONTACT_FIELDS},
-        "phones": ("phones", "phones_e164"),
-    },
+    field_columns=_columns_of(_CONTACT_FIELDS, phones=("phones", "phones_e164")),
     key="email",
     key_sql="lower({}.email)",
     jsonb=frozenset({"address", "custom_fields", "phones"}),
@@ -214,16 +207,7 @@ CONTACTS = Resource(
     after_read=_contacts_stage_history,
 )
 
-_COMPANY_FIELDS = (
-    "name",
-    "domain",
-    "industry",
-    "employee_count",
-    "annual_revenue",
-    "address",
-    "tags",
-    "custom_fields",
-)
+_COMPANY_FIELDS = _writable(CompanyCreate)
 
 COMPANIES = Resource(
     name="companies",
@@ -244,10 +228,9 @@ COMPANIES = Resource(
         "annual_revenue",
         "annual_revenue_currency",
     ),
-    field_columns={
-        **{name: (name,) for name in _COMPANY_FIELDS},
-        "annual_revenue": ("annual_revenue", "annual_revenue_currency"),
-    },
+    field_columns=_columns_of(
+        _COMPANY_FIELDS, annual_revenue=("annual_revenue", "annual_revenue_currency")
+    ),
     key="domain",
     key_sql="{}.domain",
     conflict_target="(workspace_id, domain)",
@@ -307,19 +290,7 @@ async def _deals_stage_history(
     ]
 
 
-_DEAL_FIELDS = (
-    "name",
-    "amount",
-    "pipeline_id",
-    "stage_id",
-    "owner_id",
-    "company_id",
-    "expected_close_date",
-    "lost_reason",
-    "source",
-    "tags",
-    "custom_fields",
-)
+_DEAL_FIELDS = _writable(DealCreate, "contacts")
 
 DEALS = Resource(
     name="deals",
@@ -341,10 +312,7 @@ DEALS = Resource(
         "stage_changed_at",
         "closed_at",
     ),
-    field_columns={
-        **{name: (name,) for name in _DEAL_FIELDS},
-        "amount": ("amount", "currency"),
-    },
+    field_columns=_columns_of(_DEAL_FIELDS, amount=("amount", "currency")),
     key=None,
     key_sql=None,
     conflict_target=None,
