@@ -4,10 +4,22 @@ JSON Lines; bad filters are the usual problem before anything streams."""
 import csv
 import io
 import json
+from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
-from tests.factories import Workspace, make_company, make_deal, make_pipeline
+from tests.factories import (
+    Workspace,
+    make_company,
+    make_contact,
+    make_deal,
+    make_interaction,
+    make_order,
+    make_pipeline,
+    make_task,
+    make_ticket,
+)
 from tests.problems import assert_problem
 
 
@@ -77,3 +89,34 @@ async def test_companies_and_deals_export(client: AsyncClient, workspace: Worksp
     deals = await client.get("/v1/deals/export", headers=workspace.headers)
     rows = list(csv.DictReader(io.StringIO(deals.text)))
     assert [(row["id"], row["name"]) for row in rows] == [(deal["id"], "Exported")]
+
+
+@pytest.mark.parametrize(
+    ("path", "make", "filter_field"),
+    [
+        ("/v1/tickets", make_ticket, "requester_id"),
+        ("/v1/interactions", make_interaction, "contact_id"),
+        ("/v1/tasks", make_task, "contact_id"),
+        ("/v1/orders", make_order, "contact_id"),
+    ],
+)
+async def test_service_and_sales_lists_export_with_their_filters(
+    client: AsyncClient, workspace: Workspace, path: str, make: Any, filter_field: str
+) -> None:
+    contact = await make_contact(client, workspace)
+    chosen = [await make(client, workspace, **{filter_field: contact["id"]}) for _ in range(2)]
+    await make(client, workspace)  # another contact's: filtered out
+    lines = await client.get(
+        f"{path}/export",
+        params={"format": "jsonl", filter_field: contact["id"]},
+        headers=workspace.headers,
+    )
+    assert lines.status_code == 200, lines.text
+    assert sorted(json.loads(line)["id"] for line in lines.text.splitlines()) == sorted(
+        record["id"] for record in chosen
+    )
+    table = await client.get(f"{path}/export", headers=workspace.headers)
+    assert len(list(csv.DictReader(io.StringIO(table.text)))) == 3
+    assert_problem(
+        await client.get(f"{path}/export?sort=secret", headers=workspace.headers), 422, field="sort"
+    )

@@ -96,6 +96,23 @@ async def export_response(
     )
 
 
+def read_as(
+    list_rows: Callable[
+        [AsyncSession, Principal, Any], Awaitable[tuple[Sequence[Any], str | None]]
+    ],
+    read: type[BaseModel],
+) -> Fetch:
+    """A list's service function whose rows become ``read`` models, as its list route does."""
+
+    async def fetch(
+        session: AsyncSession, principal: Principal, params: Any
+    ) -> tuple[Sequence[BaseModel], str | None]:
+        rows, cursor = await list_rows(session, principal, params)
+        return [read.model_validate(row) for row in rows], cursor
+
+    return fetch
+
+
 def add_export_route(
     router: APIRouter,
     *,

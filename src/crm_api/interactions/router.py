@@ -6,6 +6,7 @@ from fastapi import Depends, Response, status
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.concurrency import IfMatchDep, etag
 from crm_api.core.errors import problem_responses
+from crm_api.core.export import add_export_route, read_as
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
@@ -88,3 +89,13 @@ async def delete_interaction(
     interaction_id: uuid.UUID, session: SessionDep, principal: Writer, if_match: IfMatchDep
 ) -> None:
     await service.delete_interaction(session, principal, interaction_id, if_match)
+
+
+add_export_route(
+    router,
+    plural="interactions",
+    list_model=InteractionListParams,
+    fetch=read_as(service.list_interactions, InteractionRead),
+    read=InteractionRead,
+    reader=Reader,
+)

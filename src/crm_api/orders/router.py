@@ -6,6 +6,7 @@ from fastapi import Depends, Response, status
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.concurrency import IfMatchDep, etag
 from crm_api.core.errors import problem_responses
+from crm_api.core.export import add_export_route
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
@@ -74,3 +75,13 @@ async def update_order(
 ) -> OrderRead:
     order = await service.update_order(session, principal, order_id, data, if_match)
     return _served(await service.read_order(session, order), response)
+
+
+add_export_route(
+    router,
+    plural="orders",
+    list_model=OrderListParams,
+    fetch=service.list_orders,
+    read=OrderRead,
+    reader=Reader,
+)
