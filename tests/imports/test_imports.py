@@ -402,6 +402,13 @@ async def test_a_retried_upload_with_the_same_idempotency_key_queues_one_job(
             b'--xyz\r\nContent-Disposition: form-data; name="resource"\r\n\r\n'
             b"contacts\r\n--xyz--\r\n",
         ),
+        (  # found by schema fuzzing: an empty file without an extension
+            "multipart/form-data; boundary=xyz",
+            b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="file"\r\n\r\n'
+            b'\r\n--xyz\r\nContent-Disposition: form-data; name="resource"\r\n\r\n'
+            b'contacts\r\n--xyz\r\nContent-Disposition: form-data; name="mapping"\r\n\r\n'
+            b"null\r\n--xyz--\r\n",
+        ),
     ],
 )
 async def test_a_broken_or_incomplete_upload_is_a_clear_4xx(
