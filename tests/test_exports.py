@@ -120,3 +120,26 @@ async def test_service_and_sales_lists_export_with_their_filters(
     assert_problem(
         await client.get(f"{path}/export?sort=secret", headers=workspace.headers), 422, field="sort"
     )
+
+
+async def test_events_and_the_audit_log_export_with_their_filters(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    contacts = [await make_contact(client, workspace) for _ in range(2)]
+    await make_company(client, workspace)
+    events = await client.get(
+        "/v1/events/export",
+        params={"format": "jsonl", "type": "contact.created"},
+        headers=workspace.headers,
+    )
+    assert events.status_code == 200, events.text
+    assert sorted(json.loads(line)["resource_id"] for line in events.text.splitlines()) == sorted(
+        contact["id"] for contact in contacts
+    )
+    audit = await client.get(
+        "/v1/audit-log/export", params={"record_type": "contact"}, headers=workspace.headers
+    )
+    assert 'filename="audit-log.csv"' in audit.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(audit.text)))
+    assert sorted(row["record_id"] for row in rows) == sorted(c["id"] for c in contacts)
+    assert json.loads(rows[0]["changes"])["email"]["old"] is None

@@ -7,8 +7,10 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends
 from pydantic import Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal, Scope, require
+from crm_api.core.export import add_export_route
 from crm_api.core.filters import in_range
 from crm_api.core.pagination import ListParams, Page, page_of, paginate, parse_sort
 from crm_api.core.query import documented_params, list_params
@@ -46,17 +48,9 @@ class AuditListParams(ListParams):
     occurred_at_lte: IsoDateTime | None = None
 
 
-@router.get(
-    "",
-    summary="List the audit log",
-    description="Newest first by default. Each filter has an index that serves it.",
-    openapi_extra=documented_params(AuditListParams),
-)
-async def list_audit_log(
-    params: Annotated[AuditListParams, Depends(list_params(AuditListParams))],
-    session: SessionDep,
-    principal: Reader,
-) -> Page[AuditEntryRead]:
+async def audit_page(
+    session: AsyncSession, principal: Principal, params: AuditListParams
+) -> tuple[list[AuditEntryRead], str | None]:
     sort = parse_sort(params.sort, {"occurred_at": AuditEntry.occurred_at})
     statement = select(AuditEntry).where(
         AuditEntry.workspace_id == principal.workspace_id,
@@ -71,4 +65,29 @@ async def list_audit_log(
             statement = statement.where(column == value)
     rows = (await session.scalars(paginate(statement, AuditEntry.id, sort, params))).all()
     page, next_cursor = page_of(rows, sort, params)
-    return Page(data=[AuditEntryRead.model_validate(row) for row in page], next_cursor=next_cursor)
+    return [AuditEntryRead.model_validate(row) for row in page], next_cursor
+
+
+@router.get(
+    "",
+    summary="List the audit log",
+    description="Newest first by default. Each filter has an index that serves it.",
+    openapi_extra=documented_params(AuditListParams),
+)
+async def list_audit_log(
+    params: Annotated[AuditListParams, Depends(list_params(AuditListParams))],
+    session: SessionDep,
+    principal: Reader,
+) -> Page[AuditEntryRead]:
+    data, next_cursor = await audit_page(session, principal, params)
+    return Page(data=data, next_cursor=next_cursor)
+
+
+add_export_route(
+    router,
+    plural="audit-log",
+    list_model=AuditListParams,
+    fetch=audit_page,
+    read=AuditEntryRead,
+    reader=Reader,
+)
