@@ -1,10 +1,17 @@
 """Import jobs through HTTP: upload, the worker's load, progress counts and row errors."""
 
+import uuid
+from datetime import timedelta
+from typing import Any
+
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
+from sqlalchemy import func, text, update
 
 from crm_api.core.config import Settings
+from crm_api.imports.jobs import claim_next, run_job, run_next
+from crm_api.models import ImportJob
 from tests.factories import (
     Workspace,
     bearer,
@@ -13,6 +20,7 @@ from tests.factories import (
     make_contact,
     make_custom_field,
     make_pipeline,
+    new_workspace,
 )
 from tests.imports.conftest import errors_of, imported, upload
 
@@ -421,3 +429,55 @@ async def test_a_broken_or_incomplete_upload_is_a_clear_4xx(
     )
     assert response.status_code in (400, 422), response.text
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_worker_whose_job_was_taken_over_loads_nothing(
+    committing_app: FastAPI, committing_client: AsyncClient, settings: Settings
+) -> None:
+    """Worker A stalls past its lease while the job moves on (here: its progress set to 10
+    rows, as another worker's first chunk would); A, back, stops at its first chunk without
+    loading a row; the job resumes after row 10; A, back once more, changes nothing."""
+    workspace = await new_workspace(committing_app, "Taken over")
+    content = "email\n" + "".join(f"t{n}@example.com\n" for n in range(30))
+    response = await upload(committing_client, workspace, content)
+    assert response.status_code == 201, response.text
+    sessionmaker = committing_app.state.sessionmaker
+    small = settings.model_copy(update={"import_chunk_rows": 10})
+    stalled = await claim_next(sessionmaker, small)
+    assert stalled is not None
+    assert stalled.id == uuid.UUID(response.json()["id"])
+
+    async def set_job(**values: Any) -> None:
+        async with sessionmaker() as session, session.begin():
+            await session.execute(
+                update(ImportJob).where(ImportJob.id == stalled.id).values(**values)
+            )
+
+    async def contacts_and_events() -> tuple[int, int]:
+        async with sessionmaker() as session:
+            row = (
+                await session.execute(
+                    text(
+                        "SELECT (SELECT count(*) FROM contacts WHERE workspace_id = :w), "
+                        "(SELECT count(*) FROM events WHERE workspace_id = :w "
+                        "AND type = 'contact.created')"
+                    ),
+                    {"w": workspace.id},
+                )
+            ).one()
+        return int(row[0]), int(row[1])
+
+    await set_job(rows_done=10)
+    await run_job(sessionmaker, small, stalled)
+    assert await contacts_and_events() == (0, 0)
+
+    await set_job(lease_expires_at=func.now() - timedelta(seconds=1))
+    finished = await run_next(sessionmaker, small)
+    assert finished is not None
+    assert (finished.status, finished.rows_done, finished.created) == ("succeeded", 30, 20)
+    assert await contacts_and_events() == (20, 20)
+
+    late = await run_job(sessionmaker, small, stalled)
+    assert (late.status, late.rows_done, late.created) == ("succeeded", 30, 20)
+    job = await committing_client.get(response.headers["Location"], headers=workspace.headers)
+    assert job.json()["status"] == "succeeded"

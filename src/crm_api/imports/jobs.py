@@ -245,6 +245,8 @@ async def _finish(
             ImportJob, (job.workspace_id, job.id), with_for_update=True, populate_existing=True
         )
         assert current is not None
+        if current.status != "running" or current.rows_done != job.rows_done:
+            return current  # another worker took the job over (and may have finished it)
         now = utcnow()
         current.status = status
         current.error = error
