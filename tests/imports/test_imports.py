@@ -60,8 +60,12 @@ async def test_a_csv_of_contacts_is_loaded_with_events_and_audit(
         f"/v1/contacts/{ada['id']}/lifecycle-history", headers=workspace.headers
     )
     assert [change["to_stage"] for change in history.json()["data"]] == ["customer"]
-    duplicates = await client.get("/v1/contacts/duplicates", headers=workspace.headers)
-    assert duplicates.status_code == 200
+    finished = await client.get(
+        "/v1/events", params={"type": "import.completed"}, headers=workspace.headers
+    )
+    (event,) = finished.json()["data"]
+    assert event["resource_id"] == job["id"]
+    assert event["data"]["created"] == 2
 
 
 async def test_bad_rows_are_reported_and_the_rest_load(

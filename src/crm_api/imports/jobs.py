@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_api.core.auth import Principal
 from crm_api.core.config import Settings
+from crm_api.core.events import record_event
 from crm_api.custom_fields import repository as custom_fields
 from crm_api.models import CustomFieldDefinition, ImportFile, ImportJob
 from crm_api.models.base import utcnow
@@ -27,6 +28,7 @@ from crm_api.models.base import utcnow
 from . import sources
 from .loader import Counts, Prepared, load_chunk, prepare
 from .resources import RESOURCES, Resource
+from .schemas import ImportJobRead
 
 log = logging.getLogger(__name__)
 Progress = Callable[[ImportJob], None]
@@ -253,6 +255,14 @@ async def _finish(
         current.finished_at = now
         current.updated_at = now
         current.lease_expires_at = None
+        # Partners can subscribe to the end of an import instead of polling it.
+        record_event(
+            session,
+            principal_of(current),
+            f"import.{'completed' if status == 'succeeded' else 'failed'}",
+            current.id,
+            ImportJobRead.model_validate(current),
+        )
         # The file has served its purpose; the counts and the row errors stay.
         await session.execute(
             delete(ImportFile).where(

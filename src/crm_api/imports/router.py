@@ -36,8 +36,8 @@ router = crm_router("/v1/imports", "Imports")
         "(`custom_fields.<key>` for a custom field). Without a mapping, CSV columns named after "
         "a field are taken, and JSON Lines keys name their fields. The file and mapping are "
         "checked at once (422); rows are loaded in the background, and each row that fails is "
-        "reported at `/v1/imports/{id}/errors` without stopping the rest. Needs the resource's "
-        "write scope."
+        "reported at `/v1/imports/{id}/errors` without stopping the rest; `import.completed` "
+        "or `import.failed` is recorded at the end. Needs the resource's write scope."
     ),
     responses=problem_responses(400, 409, 413, 415),
 )
