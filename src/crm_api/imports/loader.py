@@ -5,11 +5,9 @@ job's progress commit in the same transaction. A worker that dies mid-job loses 
 chunk in flight; whoever takes the job over resumes after the last committed one.
 """
 
-import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -28,11 +26,6 @@ from crm_api.models.base import utcnow
 
 from . import sources
 from .resources import Resource
-
-log = logging.getLogger(__name__)
-
-CHUNK_ROWS = 5000
-LEASE = timedelta(seconds=60)
 
 
 @dataclass(slots=True)
@@ -152,6 +145,17 @@ def _record(resource: Resource, prepared: Prepared, row_id: uuid.UUID) -> tuple[
         resource.key_hash(prepared.key),
         prepared.create_problem,
     )
+
+
+def _new_value(resource: Resource, column: str) -> str:
+    """A column's value after an update of a row that gives it: objects merge (RFC 7396 at the
+    top level: a null member removes it), anything else is replaced."""
+    if column in resource.merged:
+        return (
+            f"CASE WHEN s.{column} IS NULL THEN NULL ELSE "
+            f"jsonb_strip_nulls(coalesce(t.{column}, '{{}}') || s.{column}) END"
+        )
+    return f"s.{column}"
 
 
 async def _refuse(
@@ -301,34 +305,21 @@ async def _merge(
             ).all()
         }
         assignments = ", ".join(
-            f"{column} = CASE WHEN '{column}' = ANY(s.sent) THEN "
-            + (
-                f"CASE WHEN s.{column} IS NULL THEN NULL ELSE "
-                f"jsonb_strip_nulls(coalesce(t.{column}, '{{}}') || s.{column}) END"
-                if column in resource.merged
-                else f"s.{column}"
-            )
-            + f" ELSE t.{column} END"
+            f"{column} = CASE WHEN '{column}' = ANY(s.sent) "
+            f"THEN {_new_value(resource, column)} ELSE t.{column} END"
             for column in resource.columns
         )
         changed = " OR ".join(
-            f"('{column}' = ANY(s.sent) AND t.{column} IS DISTINCT FROM s.{column})"
-            for column in resource.columns
-            if column not in resource.merged
-        )
-        merged_changed = " OR ".join(
             f"('{column}' = ANY(s.sent) AND t.{column} IS DISTINCT FROM "
-            f"CASE WHEN s.{column} IS NULL THEN NULL ELSE "
-            f"jsonb_strip_nulls(coalesce(t.{column}, '{{}}') || s.{column}) END)"
+            f"{_new_value(resource, column)})"
             for column in resource.columns
-            if column in resource.merged
         )
         updated = [
             record["id"]
             for record in await raw.fetch(
                 f"UPDATE {table} t SET {assignments}, version = t.version + 1, updated_at = $2 "
                 f"FROM import_stage s WHERE t.workspace_id = $1 AND t.id = s.existing_id "
-                f"AND ({changed} OR {merged_changed}) RETURNING t.id",
+                f"AND ({changed}) RETURNING t.id",
                 workspace_id,
                 now,
             )
