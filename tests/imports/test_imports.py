@@ -10,6 +10,7 @@ from httpx import AsyncClient
 from sqlalchemy import func, text, update
 
 from crm_api.core.config import Settings
+from crm_api.imports import jobs
 from crm_api.imports.jobs import claim_next, run_job, run_next
 from crm_api.models import ImportJob
 from tests.factories import (
@@ -485,3 +486,42 @@ async def test_a_worker_whose_job_was_taken_over_loads_nothing(
     assert (late.status, late.rows_done, late.created) == ("succeeded", 30, 20)
     job = await committing_client.get(response.headers["Location"], headers=workspace.headers)
     assert job.json()["status"] == "succeeded"
+
+
+async def test_a_row_of_the_wrong_shape_fails_alone(
+    client: AsyncClient, app: FastAPI, settings: Settings, workspace: Workspace
+) -> None:
+    lines = "\n".join(
+        [
+            '{"email": "a@example.com", "custom_fields": "plain text"}',
+            '{"email": "b@example.com", "custom_fields": [1, 2]}',
+            '{"email": "c@example.com", "tags": {"not": "a list"}}',
+            '{"email": "d@example.com"}',
+        ]
+    )
+    job = await imported(client, app, settings, workspace, lines, filename="rows.jsonl")
+    assert (job["status"], job["created"], job["failed"]) == ("succeeded", 1, 3)
+    errors = await errors_of(client, workspace, job)
+    assert errors[1][0]["loc"] == ["custom_fields"]
+    assert errors[3][0]["loc"][0] == "tags"
+
+
+async def test_a_row_that_trips_a_bug_fails_alone(
+    client: AsyncClient,
+    app: FastAPI,
+    settings: Settings,
+    workspace: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = jobs.prepare
+
+    def tripping(*args: Any) -> Any:
+        if args[3].number == 2:
+            raise RuntimeError("a bug")
+        return real(*args)
+
+    monkeypatch.setattr(jobs, "prepare", tripping)
+    csv = "email\na@example.com\nb@example.com\nc@example.com\n"
+    job = await imported(client, app, settings, workspace, csv)
+    assert (job["status"], job["created"], job["failed"]) == ("succeeded", 2, 1)
+    assert "internal error" in (await errors_of(client, workspace, job))[2][0]["msg"]

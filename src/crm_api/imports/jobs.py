@@ -170,7 +170,13 @@ class _Chunks:
                 if raw_key:
                     self.seen.setdefault(raw_key, row.number)
                 continue
-            prepared = prepare(resource, self.mode, self.definitions, row, counts)
+            try:
+                prepared = prepare(resource, self.mode, self.definitions, row, counts)
+            except Exception:
+                # A bug, logged as one; the row fails, the rest of the file still loads.
+                log.exception("import row %s could not be prepared", row.number)
+                counts.fail(row.number, "the row could not be read (an internal error, logged)")
+                prepared = None
             if prepared is not None and raw_key:
                 first = self.seen.setdefault(raw_key, row.number)
                 if first != row.number:

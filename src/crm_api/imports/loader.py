@@ -71,7 +71,12 @@ def prepare(
         counts.fail(row.number, row.problem)
         return None
     values = row.values
-    custom = dict(values.get("custom_fields") or {})
+    given = values.get("custom_fields")
+    if given is not None and not isinstance(given, dict):
+        loc = _error_loc(row, ["custom_fields"])
+        counts.fail(row.number, "must be an object of custom field values", loc, "dict_type")
+        return None
+    custom = dict(given or {})
     for key, raw in row.custom_text.items():
         definition = definitions.get(key)
         try:

@@ -155,17 +155,20 @@ def _jsonl_rows(text: str, fields: Fields, mapping: Mapping[str, str]) -> Iterat
             row.problem = "the line is not a JSON object"
             yield row
             continue
+        custom: dict[str, Any] = {}
         for source, value in record.items():
             target = mapping.get(source, source if not mapping else None)
             if target is None or not fields.knows(target):
                 continue
             row.columns[target] = source
             if target.startswith(CUSTOM):
-                row.values.setdefault("custom_fields", {})[target.removeprefix(CUSTOM)] = value
-            elif target == "custom_fields" and isinstance(value, dict):
-                row.values.setdefault("custom_fields", {}).update(value)
+                custom[target.removeprefix(CUSTOM)] = value
             else:
                 row.values[target] = value
+        if custom:
+            whole = row.values.get("custom_fields", {})
+            # A whole custom_fields of another type stays as it is, for validation to refuse.
+            row.values["custom_fields"] = {**whole, **custom} if isinstance(whole, dict) else whole
         yield row
 
 
