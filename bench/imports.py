@@ -135,7 +135,7 @@ def write(path: Path, args: argparse.Namespace, results: list[tuple[str, dict[st
         "on the same two cores), per 20k rows: validating rows with the API's schemas about "
         "2.5 s of CPU, most of it `email-validator` (about 35 us an address) and phone parsing "
         "(run in a thread, beside the database's work); the INSERT into `contacts` about 1.3 s "
-        "(its 13 indexes, the trigram index on names and email about a third of that); COPY "
+        "(its 12 indexes, the trigram index on names and email about a third of that); COPY "
         "of the 20k `contact.created` events (their webhook fan-out trigger included) and of "
         "the 20k audit entries about 0.65 s each; lifecycle history 0.4 s; building the "
         "events' JSON and audit diffs in Python about 1.5 s. Every imported row is a record, "
