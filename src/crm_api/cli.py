@@ -188,7 +188,7 @@ async def _import(url: str, args: argparse.Namespace, settings: Settings, conten
 
     from tqdm import tqdm
 
-    from crm_api.core.auth import Principal
+    from crm_api.core.auth import Principal, Scope
     from crm_api.core.db import create_engine, create_sessionmaker
     from crm_api.core.errors import CRMError
     from crm_api.imports import service
@@ -198,13 +198,14 @@ async def _import(url: str, args: argparse.Namespace, settings: Settings, conten
     mapping = dict(item.split("=", 1) for item in args.map) if args.map else None
     engine = create_engine(url, settings)
     sessionmaker = create_sessionmaker(engine)
-    who = Principal.system(uuid.UUID(args.workspace))
+    # The command line acts as the service itself, with every scope.
+    who = Principal(uuid.UUID(args.workspace), None, frozenset({Scope.admin}), "system")
     try:
         try:
             async with sessionmaker() as session, session.begin():
                 job = await service.create_job(
                     session,
-                    Principal(who.workspace_id, None, frozenset({"admin"}), "system"),
+                    who,
                     resource=args.resource,
                     mode=args.mode,
                     mapping=json.dumps(mapping) if mapping else None,

@@ -525,3 +525,28 @@ async def test_a_row_that_trips_a_bug_fails_alone(
     job = await imported(client, app, settings, workspace, csv)
     assert (job["status"], job["created"], job["failed"]) == ("succeeded", 2, 1)
     assert "internal error" in (await errors_of(client, workspace, job))[2][0]["msg"]
+
+
+async def test_a_chunk_that_cannot_be_written_fails_the_job_and_says_so(
+    client: AsyncClient,
+    app: FastAPI,
+    settings: Settings,
+    workspace: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rows are valid but the chunk's write fails unexpectedly (a bug): the job ends `failed`
+    with what it did so far, `import.failed` is recorded, and nothing of the chunk remains."""
+
+    async def broken(*_: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(jobs, "load_chunk", broken)
+    job = await imported(client, app, settings, workspace, "email\na@example.com\n")
+    assert (job["status"], job["rows_done"], job["created"]) == ("failed", 0, 0)
+    assert "internal error" in job["error"]
+    listed = await client.get("/v1/contacts", headers=workspace.headers)
+    assert listed.json()["data"] == []
+    failed = await client.get(
+        "/v1/events", params={"type": "import.failed"}, headers=workspace.headers
+    )
+    assert [event["resource_id"] for event in failed.json()["data"]] == [job["id"]]

@@ -82,6 +82,8 @@ class Resource:
     steps: tuple[StagedStep, ...] = ()
     # Fields of the create schema an import does not take.
     excluded: frozenset[str] = frozenset()
+    # The create schema's values -> the table's columns (money split, derived columns).
+    derive: Callable[[dict[str, Any]], dict[str, Any]] = lambda values: values
     before_read: AfterWrite | None = None
     after_read: AfterWrite | None = None
 
@@ -90,16 +92,7 @@ class Resource:
         address = getattr(model, "address", None)
         if address is not None:
             values["address"] = address.model_dump(mode="json", exclude_none=True)
-        return self._columns(values)
-
-    def _columns(self, values: dict[str, Any]) -> dict[str, Any]:
-        if self.name == "contacts":
-            values["phones_e164"] = normalized(values["phones"])
-        if self.name == "companies":
-            split_money(values, "annual_revenue", "annual_revenue_currency")
-        if self.name == "deals":
-            split_money(values, "amount", "currency")
-        return values
+        return self.derive(values)
 
     def key_of(self, model: BaseModel) -> str | None:
         if self.key is None:
@@ -181,6 +174,12 @@ def _columns_of(fields: tuple[str, ...], **special: tuple[str, ...]) -> dict[str
 
 _CONTACT_FIELDS = _writable(ContactCreate)
 
+
+def _with_phones_e164(values: dict[str, Any]) -> dict[str, Any]:
+    """What the contact model's listener keeps on every ORM write, here for rows copied in."""
+    return {**values, "phones_e164": normalized(values["phones"])}
+
+
 CONTACTS = Resource(
     name="contacts",
     table="contacts",
@@ -203,6 +202,7 @@ CONTACTS = Resource(
     conflict_target="(workspace_id, lower(email))",
     references={"company_id": ("companies", "company"), "owner_id": ("members", "member")},
     erasable=True,
+    derive=_with_phones_e164,
     before_read=_contacts_rescored,
     after_read=_contacts_stage_history,
 )
@@ -223,6 +223,7 @@ COMPANIES = Resource(
         text_lists=frozenset({"tags"}),
         integers=frozenset({"employee_count"}),
     ),
+    derive=lambda values: split_money(values, "annual_revenue", "annual_revenue_currency"),
     columns=(
         *(name for name in _COMPANY_FIELDS if name != "annual_revenue"),
         "annual_revenue",
@@ -320,6 +321,7 @@ DEALS = Resource(
     merged=frozenset({"custom_fields"}),
     jsonb=frozenset({"custom_fields"}),
     excluded=frozenset({"contacts"}),
+    derive=lambda values: split_money(values, "amount", "currency"),
     steps=(
         StagedStep(
             "UPDATE import_stage SET pipeline_id = (SELECT p.id FROM pipelines p "
