@@ -91,7 +91,7 @@ def write_report(results: Sequence[Any], args: argparse.Namespace, output: Path)
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
-        ratio = _ratio(results, r) if r.target == "crm-api" else ""
+        ratio = _ratio(results, r) if r.target.startswith("crm-api") else ""
         lines.append(
             f"| {r.scenario} | {r.target} | {r.workers} | {r.rps:,.0f} | {r.p50_ms:.1f} | "
             f"{r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.non_2xx} | {r.errors} | {ratio} |"

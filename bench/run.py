@@ -6,6 +6,7 @@ floor app under the same uvicorn settings and drives every scenario with wrk ove
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -190,6 +191,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--reseed", action="store_true")
+    parser.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="CRM_X=VALUE",
+        help="also run crm-api with these settings, as a target of its own (an A/B in one run)",
+    )
+    parser.add_argument(
+        "--only", nargs="+", metavar="NAME", help="run only scenarios whose name has one of these"
+    )
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -259,17 +269,41 @@ def main() -> None:
             "BENCH_IDS": str(WORK / "ids.txt"),
             "BENCH_THREADS": str(args.threads),
         }
-        with (
-            _process(service, service_env, f"http://127.0.0.1:{port}/readyz", WORK / "service.log"),
-            _process(
-                floor,
-                {**floor_env, "PYTHONPATH": str(ROOT)},
-                f"http://127.0.0.1:{floor_port}/v1/contacts?limit=1",
-                WORK / "floor.log",
-            ),
-        ):
+        with contextlib.ExitStack() as services:
+            services.enter_context(
+                _process(
+                    service, service_env, f"http://127.0.0.1:{port}/readyz", WORK / "service.log"
+                )
+            )
+            services.enter_context(
+                _process(
+                    floor,
+                    {**floor_env, "PYTHONPATH": str(ROOT)},
+                    f"http://127.0.0.1:{floor_port}/v1/contacts?limit=1",
+                    WORK / "floor.log",
+                )
+            )
+            compared = []
+            if args.compare:
+                compare_port = _free_port()
+                overrides = dict(setting.split("=", 1) for setting in args.compare)
+                services.enter_context(
+                    _process(
+                        [*service[:-1], str(compare_port)],
+                        {**service_env, **overrides},
+                        f"http://127.0.0.1:{compare_port}/readyz",
+                        WORK / "compared.log",
+                    )
+                )
+                compared = [(f"crm-api {' '.join(args.compare)}", compare_port)]
             for scenario in _scenarios(deep, seeded.busy_contact_id, seeded.interactions // 2):
+                if args.only and not any(part in scenario.name for part in args.only):
+                    continue
                 targets = [("crm-api", port, scenario.path, seeded.api_key)]
+                targets += [
+                    (name, compare_port, scenario.path, seeded.api_key)
+                    for name, compare_port in compared
+                ]
                 if scenario.floor_path is not None:
                     targets.append(("floor", floor_port, scenario.floor_path, ""))
                 for target, target_port, path, key in targets:
