@@ -20,7 +20,9 @@ class Settings(BaseSettings):
     port: int = 8000
     log_level: str = "INFO"
     db_pool_size: int = 20
-    db_max_overflow: int = 10
+    # No overflow: a connection over the pool size is closed when it comes back, so under steady
+    # load every request past the pool size would open a new one (measured: half the throughput).
+    db_max_overflow: int = 0
     db_connect_timeout_seconds: float = 5.0
     max_body_bytes: int = 1_048_576
     max_import_bytes: int = Field(
@@ -36,6 +38,11 @@ class Settings(BaseSettings):
         "died is assumed gone and another takes the job over.",
     )
     require_if_match: bool = False
+    opentelemetry: bool = Field(
+        default=False,
+        description="FastAPI's OpenTelemetry spans, metrics and logs, to the globally configured "
+        "providers (Prometheus metrics are always on, at /metrics).",
+    )
     api_key_cache_seconds: float = 5.0
     idempotency_ttl_hours: int = 24
     rate_limit: str = Field(
