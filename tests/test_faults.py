@@ -79,15 +79,30 @@ async def test_a_database_outage_under_load() -> None:
                 sequence += 1
                 await asyncio.sleep(0.01)
 
+        reads: list[tuple[Response, float]] = []
+
+        async def reader(client: AsyncClient, path: str) -> None:
+            while running:
+                started = time.monotonic()
+                response = await client.get(path, headers=workspace.headers)
+                reads.append((response, time.monotonic() - started))
+                await asyncio.sleep(0.01)
+
         transport = ASGITransport(app=app, raise_app_exceptions=False)
         async with AsyncClient(transport=transport, base_url="http://outage") as client:
+            first = await client.post(
+                "/v1/contacts", json={"email": "first@example.com"}, headers=workspace.headers
+            )
+            read_path = f"/v1/contacts/{first.json()['id']}"
             writers = [asyncio.create_task(writer(client, n)) for n in range(4)]
+            writers.append(asyncio.create_task(reader(client, read_path)))
             await asyncio.sleep(0.5)
             await asyncio.to_thread(_stop_immediately, server)
-            before_outage = len(results)
+            before_outage, reads_before_outage = len(results), len(reads)
             await asyncio.sleep(1.0)
             not_ready = await client.get("/readyz")
             during_outage = results[before_outage:]
+            reads_during_outage = reads[reads_before_outage:]
             await asyncio.to_thread(server.ensure_postgres_running)
             await asyncio.sleep(1.5)
             running = False
@@ -96,6 +111,7 @@ async def test_a_database_outage_under_load() -> None:
                 "/v1/contacts", json={"email": "after@example.com"}, headers=workspace.headers
             )
             ready = await client.get("/readyz")
+            read_after = await client.get(read_path, headers=workspace.headers)
 
         assert not_ready.status_code == 503
         assert not_ready.headers["content-type"] == "application/problem+json"
@@ -111,6 +127,17 @@ async def test_a_database_outage_under_load() -> None:
         assert {response.status_code for response, _ in results} <= {201, 503}
         assert results[-1][0].status_code == 201  # recovered by itself
 
+        # Reads by id (served below FastAPI, on a pool of their own) fail and recover alike.
+        assert reads_during_outage, "no read was made while the database was down"
+        for response, seconds in reads_during_outage:
+            assert response.status_code == 503, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.headers["retry-after"]
+            assert seconds < 3
+        assert {response.status_code for response, _ in reads} <= {200, 503}
+        assert read_after.status_code == 200
+        assert read_after.json() == first.json()
+
         acknowledged = {
             response.json()["id"] for response, _ in results if response.status_code == 201
         }
@@ -120,6 +147,7 @@ async def test_a_database_outage_under_load() -> None:
         async with engine.connect() as connection:
             total = await connection.scalar(select(func.count()).select_from(Contact))
         assert total == len(stored["contacts"])
+        await app.state.direct_pool.close()
         await engine.dispose()
     finally:
         server.cleanup()

@@ -15,10 +15,12 @@ from crm_api.api_keys.router import router as api_keys_router
 from crm_api.audit.router import router as audit_router
 from crm_api.companies.router import router as companies_router
 from crm_api.consents.router import router as consents_router
+from crm_api.contacts import service as contacts_service
 from crm_api.contacts.router import router as contacts_router
 from crm_api.core.auth import SECURITY_SCHEME
 from crm_api.core.config import Settings, get_settings
-from crm_api.core.db import create_engine, create_sessionmaker
+from crm_api.core.db import DirectPool, create_engine, create_sessionmaker
+from crm_api.core.direct import DirectReads
 from crm_api.core.error_handlers import install_error_handlers
 from crm_api.core.errors import PROBLEM_MEDIA_TYPE
 from crm_api.core.idempotency import IdempotentReplay
@@ -107,6 +109,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(settings.database_url, settings)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.direct_pool = direct_pool = DirectPool(settings.database_url, settings)
     # What exists once the app is up lives as long as the process: keep it out of the
     # collector's full passes. Under load those otherwise ran every second or two and walked all
     # of it, 130-190 ms each with every request waiting (measured; docs/benchmarks.md).
@@ -124,6 +127,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
+        await direct_pool.close()
         await engine.dispose()
 
 
@@ -181,6 +185,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         larger={"/v1/imports": settings.max_import_bytes},
     )
+    if settings.direct_reads:  # inside the request id, metrics and access log, like any route
+        app.add_middleware(DirectReads, reads=(contacts_service.DIRECT_READ,))
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(PortalCORSMiddleware)
     app.add_middleware(

@@ -23,9 +23,9 @@ from .schemas import ContactListParams, LifecycleHistoryParams
 
 # Every column a response shows (search_text is an index's, never served).
 CONTACT_COLUMNS = tuple(column for column in Contact.__table__.c if column.name != "search_text")
-_READ_CONTACT = PreparedQuery(
+READ_CONTACT = PreparedQuery(
     select(*CONTACT_COLUMNS).where(
-        Contact.workspace_id == bindparam("workspace_id"), Contact.id == bindparam("contact_id")
+        Contact.workspace_id == bindparam("workspace_id"), Contact.id == bindparam("id")
     )
 )
 
@@ -56,7 +56,7 @@ async def read_contact(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID
 ) -> Mapping[str, Any] | None:
     """The contact's row, for reading only (no ORM object: the GET path is the hottest one)."""
-    return await _READ_CONTACT.fetchrow(session, workspace_id=workspace_id, contact_id=contact_id)
+    return await READ_CONTACT.fetchrow(session, workspace_id=workspace_id, id=contact_id)
 
 
 def ids_matching(

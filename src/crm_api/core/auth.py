@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -154,22 +154,37 @@ async def authenticate(request: Request) -> Principal:
 async def _principal_of(request: Request) -> Principal:
     from crm_api.api_keys.repository import load_stored_key
 
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    async def load(workspace_id: uuid.UUID, key_id: uuid.UUID) -> StoredKey | None:
+        return await load_stored_key(request.state.session, workspace_id, key_id)
+
+    return await principal_from(request.headers.get("authorization", ""), request.app, load)
+
+
+KeyLoader = Callable[[uuid.UUID, uuid.UUID], Awaitable[StoredKey | None]]
+
+
+async def principal_from(authorization: str, app: Any, load: KeyLoader) -> Principal:
+    """The caller named by an ``Authorization`` header; ``load`` reads a key the cache lacks.
+
+    Shared by FastAPI's dependency and the direct reads (core/direct.py).
+    """
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Send an API key as `Authorization: Bearer <key>`.", headers=_CHALLENGE)
-    ident = parse_token(token.strip())
+    token = token.strip()
+    ident = parse_token(token)
     if ident is None:
         raise Unauthorized("The API key is malformed.", headers=_CHALLENGE)
     stored = key_cache.get(ident)
     if stored is None:
-        stored = await load_stored_key(request.state.session, *ident)
+        stored = await load(*ident)
         if stored is not None:
-            key_cache.put(ident, stored, request.app.state.settings.api_key_cache_seconds)
-    if stored is None or not hmac.compare_digest(stored.hash, hash_token(token.strip())):
+            key_cache.put(ident, stored, app.state.settings.api_key_cache_seconds)
+    if stored is None or not hmac.compare_digest(stored.hash, hash_token(token)):
         raise Unauthorized("The API key is invalid or revoked.", headers=_CHALLENGE)
     if stored.expires_at is not None and stored.expires_at <= datetime.now(UTC):
         raise Unauthorized("The API key has expired.", headers=_CHALLENGE)
-    await request.app.state.rate_limiter.check("api_key", ident[1].hex)
+    await app.state.rate_limiter.check("api_key", ident[1].hex)
     return Principal(workspace_id=ident[0], actor_id=ident[1], scopes=stored.scopes)
 
 

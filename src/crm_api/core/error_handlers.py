@@ -31,10 +31,13 @@ from crm_api.models import CONSTRAINT_FIELDS
 logger = logging.getLogger("crm_api.errors")
 
 
+def problem_body(error: CRMError, path: str) -> bytes:
+    return dumps(error.to_problem(instance=path).model_dump(exclude_none=True))
+
+
 def problem_response(error: CRMError, request: Request) -> Response:
-    problem = error.to_problem(instance=request.url.path)
     return Response(
-        dumps(problem.model_dump(exclude_none=True)),
+        problem_body(error, request.url.path),
         status_code=error.status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=error.headers,
@@ -105,9 +108,15 @@ def _allowed_methods(request: Request) -> str:
 
 
 def _sqlstate(exc: BaseException) -> str:
+    """The SQLSTATE of an asyncpg error, raised through SQLAlchemy or directly (direct reads)."""
     original = getattr(exc, "orig", None)
     cause = getattr(original, "__cause__", None)
-    return str(getattr(original, "sqlstate", None) or getattr(cause, "sqlstate", None) or "")
+    return str(
+        getattr(original, "sqlstate", None)
+        or getattr(cause, "sqlstate", None)
+        or getattr(exc, "sqlstate", None)
+        or ""
+    )
 
 
 # Connection exceptions, and a server shutting down, crashed or still starting up.
@@ -121,7 +130,20 @@ def _is_unavailable(exc: BaseException) -> bool:
             or isinstance(exc.orig, OSError | TimeoutError)
             or _sqlstate(exc).startswith(_UNAVAILABLE_SQLSTATES)
         )
-    return isinstance(exc, OSError | TimeoutError)
+    return isinstance(exc, OSError | TimeoutError) or _sqlstate(exc).startswith(
+        _UNAVAILABLE_SQLSTATES
+    )
+
+
+def unexpected_error(exc: BaseException) -> CRMError:
+    """A 503 when the database is unreachable; anything else is a bug, logged, and a 500."""
+    if _is_unavailable(exc):
+        logger.warning("database unavailable: %s", exc)
+        return ServiceUnavailable(
+            "The database is unreachable; retry shortly.", headers={"Retry-After": "1"}
+        )
+    logger.exception("unhandled error", exc_info=exc)
+    return CRMError("An unexpected error occurred; it has been logged.")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -165,15 +187,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # Installed on Starlette's outermost middleware, so the request id is added here by hand.
         if _sqlstate(exc).startswith("22"):  # data exception: a value PostgreSQL refuses
             return await on_data_error(request, exc)
-        if _is_unavailable(exc):
-            logger.warning("database unavailable: %s", exc)
-            error: CRMError = ServiceUnavailable(
-                "The database is unreachable; retry shortly.", headers={"Retry-After": "1"}
-            )
-        else:
-            logger.exception("unhandled error")
-            error = CRMError("An unexpected error occurred; it has been logged.")
-        response = problem_response(error, request)
+        response = problem_response(unexpected_error(exc), request)
         request_id = correlation_id.get()
         if request_id:
             response.headers["X-Request-ID"] = request_id
