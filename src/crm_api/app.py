@@ -169,6 +169,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
     )
     app.state.settings = settings
+    # One request session holds one pool connection; those waiting for one queue here in order.
+    app.state.session_turns = asyncio.Semaphore(settings.db_pool_size)
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_storage)
     app.state.sign_in_limits = SignInLimits(settings)
     for router in ROUTERS:

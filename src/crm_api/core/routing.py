@@ -64,7 +64,9 @@ class CRMRoute(APIRoute):
                     raise UnsupportedMediaType(
                         f"Send the body as application/json, not {content_type or 'no type'}."
                     )
-            async with request.app.state.sessionmaker() as session:
+            # Requests take turns for the pool's connections first come, first served (see
+            # create_app): SQLAlchemy's asyncio queue lets newcomers barge past woken waiters.
+            async with request.app.state.session_turns, request.app.state.sessionmaker() as session:
                 request.state.session = session
                 response = await handle(request)
                 claim = getattr(request.state, "idempotency", None)
