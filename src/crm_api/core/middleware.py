@@ -1,6 +1,5 @@
 """Pure ASGI middleware: the request body limit (413), and metrics plus a JSON access-log line."""
 
-import logging
 import time
 
 from prometheus_client import Counter, Histogram
@@ -8,8 +7,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_api.core.errors import PROBLEM_MEDIA_TYPE, PayloadTooLarge
 from crm_api.core.json import dumps
-
-access_log = logging.getLogger("crm_api.access")
+from crm_api.core.logging import log_access
 
 REQUESTS = Counter(
     "crm_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
@@ -118,13 +116,10 @@ class MetricsMiddleware:
             method = scope["method"]
             REQUESTS.labels(method, template, str(status)).inc()
             LATENCY.labels(method, template).observe(elapsed)
-            access_log.info(
-                "request",
-                extra={
-                    "method": method,
-                    "path": scope["path"],
-                    "route": template,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
+            log_access(
+                method=method,
+                path=scope["path"],
+                route=template,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
             )
