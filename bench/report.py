@@ -77,8 +77,10 @@ def write_report(results: Sequence[Any], args: argparse.Namespace, output: Path)
         f"{getattr(args, 'deals', 0):,} deals and {getattr(args, 'interactions', 0):,} "
         "interactions (half of them one contact's) in one workspace, seeded with COPY. "
         "Each scenario: "
-        f"{args.warmup} s warm-up, then {args.seconds} s with {args.connections} connections "
-        f"and {args.threads} wrk threads.",
+        f"{args.warmup} s warm-up, then {getattr(args, 'rounds', 1)} rounds of {args.seconds} s "
+        f"with {args.connections} connections and {args.threads} wrk threads; the targets take "
+        "turns round by round and each row is a target's median round (this machine's speed "
+        "drifts by 15-25% between minutes).",
         "",
         "The floor is `bench/floor_app.py`: Starlette, an asyncpg pool and orjson answering the "
         "same queries with no ORM, validation, auth or middleware, under the same uvicorn settings. "
@@ -106,9 +108,11 @@ def write_report(results: Sequence[Any], args: argparse.Namespace, output: Path)
         ".venv/bin/python -m bench.run            # add --database-url postgresql://... for a server",
         "```",
         "",
-        "Options: `--seconds`, `--connections`, `--workers 1 2`, `--contacts`, `--companies`, "
-        "`--deals`, `--interactions`, `--reseed`. The seeded data is kept in `.crm-data/bench` and "
-        "reused; seeding the default data set through COPY took 89 s here. "
+        "Options: `--seconds`, `--rounds`, `--connections`, `--workers 1 2`, `--contacts`, "
+        "`--companies`, `--deals`, `--interactions`, `--reseed`; `--only NAME...` runs some "
+        "scenarios, `--compare CRM_X=VALUE...` also runs crm-api with other settings in the same "
+        "rounds (an A/B). The seeded data is kept in `.crm-data/bench` and "
+        "reused; seeding the default data set through COPY took 90-115 s here. "
         "`python -m bench.report` renders this page again "
         "from the last run (after editing `docs/benchmark-notes.md`, which is appended below).",
         "",
