@@ -3,7 +3,6 @@
 import argparse
 import platform
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,20 +55,23 @@ def main() -> None:
     """Render docs/benchmarks.md again from the last run's results (after editing the notes)."""
     import json
 
-    from bench.run import WORK, Result
+    from bench.run import WORK, Result, summarize
 
     saved = json.loads((WORK / "results.json").read_text())
     args = argparse.Namespace(**saved["args"])
-    write_report([Result(**r) for r in saved["results"]], args, Path(args.output))
+    rounds = [Result(**r) for r in saved["rounds"]]
+    write_report(summarize(rounds), args, Path(args.output), saved["measured_at"])
 
 
-def write_report(results: Sequence[Any], args: argparse.Namespace, output: Path) -> None:
+def write_report(
+    results: Sequence[Any], args: argparse.Namespace, output: Path, measured_at: str
+) -> None:
     chart = output.with_suffix(".png")
     _chart(results, chart)
     lines = [
         "# Benchmarks",
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node() or 'this machine'} "
+        f"Measured {measured_at} UTC (the run's start) on {platform.node() or 'this machine'} "
         f"({platform.machine()}, Python {platform.python_version()}), wrk and the servers "
         "sharing the same cores, over loopback.",
         "",
@@ -79,8 +81,8 @@ def write_report(results: Sequence[Any], args: argparse.Namespace, output: Path)
         "Each scenario: "
         f"{args.warmup} s warm-up, then {getattr(args, 'rounds', 1)} rounds of {args.seconds} s "
         f"with {args.connections} connections and {args.threads} wrk threads; the targets take "
-        "turns round by round and each row is a target's median round (this machine's speed "
-        "drifts by 15-25% between minutes).",
+        "turns round by round. Each figure is the median of a target's rounds (this machine's speed "
+        "drifts by 15-25% between minutes); the last latency column is the worst round's p99.",
         "",
         "The floor is `bench/floor_app.py`: Starlette, an asyncpg pool and orjson answering the "
         "same queries with no ORM, validation, auth or middleware, under the same uvicorn settings. "
@@ -89,14 +91,16 @@ def write_report(results: Sequence[Any], args: argparse.Namespace, output: Path)
         "",
         f"![requests per second]({chart.name})",
         "",
-        "| scenario | target | workers | req/s | p50 ms | p95 ms | p99 ms | non-2xx | errors | vs floor |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| scenario | target | workers | req/s | p50 ms | p95 ms | p99 ms | p99 worst round "
+        "| non-2xx | errors | vs floor |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         ratio = _ratio(results, r) if r.target.startswith("crm-api") else ""
         lines.append(
             f"| {r.scenario} | {r.target} | {r.workers} | {r.rps:,.0f} | {r.p50_ms:.1f} | "
-            f"{r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.non_2xx} | {r.errors} | {ratio} |"
+            f"{r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.p99_worst_ms:.1f} | {r.non_2xx} | {r.errors} | "
+            f"{ratio} |"
         )
     lines += [
         "",
