@@ -30,6 +30,7 @@ from bench.report import write_report
 from crm_api.contacts.repository import SORTABLE
 from crm_api.core.db import libpq_url, sqlalchemy_url
 from crm_api.core.embedded import drop_database, ensure_database, start_embedded_postgres
+from crm_api.core.migrations import upgrade_to_head
 from crm_api.core.pagination import Sort, encode_cursor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -264,6 +265,7 @@ def main() -> None:
         seed.save(seeded, state)
         print(f"seeded in {time.monotonic() - started:.0f} s")
     url = seeded.database_url
+    upgrade_to_head(url)  # data seeded by an earlier run, under the schema this commit has
     deep = asyncio.run(_prepare(url, seeded.workspace_id, WORK))
 
     python_bin = Path(sys.executable).parent

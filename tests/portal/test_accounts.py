@@ -2,15 +2,19 @@
 token expiry, refresh rotation with reuse detection, rate limits, and the wall between portal
 tokens and API keys."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
+import jwt
 import time_machine
 from httpx import ASGITransport, AsyncClient
+from pydantic import SecretStr
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm_api.core.config import Settings
 from crm_api.emails.outbox import send_due
+from tests.conftest import bind_to_test_connection, make_app
 from tests.factories import Workspace, invite, make_contact
 from tests.portal.conftest import PASSWORD, emails_to, latest_token, sign_up, token_in
 from tests.problems import assert_problem
@@ -283,3 +287,73 @@ async def test_portal_tokens_and_api_keys_open_only_their_own_routes(
     for path in ("/v1/portal/me", "/v1/portal/tickets", "/v1/portal/orders"):
         assert_problem(await client.get(path, headers=workspace.headers), 401)
     assert_problem(await client.get("/v1/portal/me"), 401)
+
+
+def _portal_token(key: str, customer_user_id: str, workspace: Workspace) -> str:
+    """An access token as any worker holding ``key`` would sign it."""
+    now = datetime.now(UTC)
+    claims = {
+        "iss": "crm-api",
+        "aud": "crm-portal",
+        "typ": "portal",
+        "sub": customer_user_id,
+        "ws": str(workspace.id),
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+async def test_tokens_are_signed_with_the_key_kept_in_the_database(
+    client: AsyncClient, connection: AsyncConnection, workspace: Workspace
+) -> None:
+    """Unset CRM_PORTAL_JWT_SECRET: every worker, replica and restart signs with the key the
+    migrations stored, so a token from one is good on all."""
+    customer = await sign_up(client, connection, workspace)
+    key = await connection.scalar(
+        text("SELECT value FROM service_secrets WHERE name = 'portal_jwt'")
+    )
+    assert isinstance(key, str)
+    assert len(key) >= 64
+    claims = jwt.decode(customer.access_token, key, algorithms=["HS256"], audience="crm-portal")
+    assert claims["sub"] == customer.user_id
+
+    elsewhere = _portal_token(key, customer.user_id, workspace)
+    me = await client.get("/v1/portal/me", headers={"Authorization": f"Bearer {elsewhere}"})
+    assert me.status_code == 200, me.text
+    forged = _portal_token("not the stored key " * 3, customer.user_id, workspace)
+    assert_problem(
+        await client.get("/v1/portal/me", headers={"Authorization": f"Bearer {forged}"}), 401
+    )
+
+
+async def test_a_configured_secret_signs_instead_of_the_stored_key(
+    client: AsyncClient,
+    connection: AsyncConnection,
+    workspace: Workspace,
+    engine: AsyncEngine,
+    settings: Settings,
+) -> None:
+    secret = "a configured portal signing secret, 32 bytes or more"
+    configured = make_app(
+        engine, settings.model_copy(update={"portal_jwt_secret": SecretStr(secret)})
+    )
+    bind_to_test_connection(configured, connection)
+    transport = ASGITransport(app=configured, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://test") as other:
+        customer = await sign_up(other, connection, workspace)
+        claims = jwt.decode(
+            customer.access_token, secret, algorithms=["HS256"], audience="crm-portal"
+        )
+        assert claims["sub"] == customer.user_id
+        assert (await other.get("/v1/portal/me", headers=customer.headers)).status_code == 200
+        # The stored key no longer opens this service, nor its key the default one.
+        key = await connection.scalar(
+            text("SELECT value FROM service_secrets WHERE name = 'portal_jwt'")
+        )
+        stored = _portal_token(str(key), customer.user_id, workspace)
+        assert_problem(
+            await other.get("/v1/portal/me", headers={"Authorization": f"Bearer {stored}"}), 401
+        )
+    assert_problem(await client.get("/v1/portal/me", headers=customer.headers), 401)

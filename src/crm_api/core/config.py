@@ -87,9 +87,9 @@ class Settings(BaseSettings):
     )
     portal_jwt_secret: SecretStr | None = Field(
         default=None,
-        description="Signs portal access tokens (HS256, 32+ bytes). Unset: a random secret per "
-        "process, so tokens do not survive a restart or reach another worker; set it in "
-        "production.",
+        description="Signs portal access tokens (HS256, 32+ bytes). Unset: the key generated "
+        "with the database schema (table service_secrets), shared by every worker and replica "
+        "on that database.",
     )
     portal_access_token_minutes: int = Field(default=15, ge=1, le=60)
     portal_refresh_token_days: int = Field(default=30, ge=1)

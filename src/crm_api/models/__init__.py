@@ -48,7 +48,7 @@ from crm_api.models.ticket import (
     TicketStatusChange,
 )
 from crm_api.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from crm_api.models.workspace import MEMBER_ROLES, ApiKey, Member, Workspace
+from crm_api.models.workspace import MEMBER_ROLES, ApiKey, Member, ServiceSecret, Workspace
 
 # Constraint name -> the request field it guards, so a violation names the field at fault.
 CONSTRAINT_FIELDS = {
@@ -135,6 +135,7 @@ __all__ = [
     "PortalUser",
     "Product",
     "Segment",
+    "ServiceSecret",
     "SlaPolicy",
     "SurveyResponse",
     "Task",

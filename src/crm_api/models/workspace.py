@@ -86,3 +86,15 @@ class ApiKey(WorkspaceScoped, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_api_keys_created_at", "workspace_id", "created_at", "id"),)
+
+
+class ServiceSecret(Base):
+    """Secrets of the service itself, not of a workspace: created with the schema (migration
+    0019 generates the portal's token signing key), so every worker and every restart reads the
+    same one."""
+
+    __tablename__ = "service_secrets"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

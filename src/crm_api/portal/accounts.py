@@ -32,6 +32,7 @@ from .auth import (
     hash_password,
     issue_access_token,
     new_opaque_token,
+    signing_key,
     verify_password,
 )
 from .schemas import (
@@ -231,7 +232,7 @@ async def _tokens(
         )
     )
     return TokenPair(
-        access_token=issue_access_token(settings, user, now),
+        access_token=issue_access_token(await signing_key(session, settings), settings, user, now),
         expires_in=settings.portal_access_token_minutes * 60,
         refresh_token=refresh,
     )

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import secrets
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -18,12 +19,13 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
 from crm_api.core.config import Settings
 from crm_api.core.errors import Unauthorized
-from crm_api.models import Contact, PortalUser, Workspace
+from crm_api.models import Contact, PortalUser, ServiceSecret, Workspace
 
 AUDIENCE = "crm-portal"
 _ALGORITHM = "HS256"
@@ -66,16 +68,30 @@ def hash_opaque(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-def signing_key(settings: Settings) -> str:
+PORTAL_KEY_NAME = "portal_jwt"
+# The stored key per database engine, read once: it does not change while the service runs.
+_stored_keys: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+async def signing_key(session: AsyncSession, settings: Settings) -> str:
+    """``CRM_PORTAL_JWT_SECRET`` when set; otherwise the key generated with the schema and kept
+    in ``service_secrets``, so a token from one worker, replica or run is good on every other."""
     if settings.portal_jwt_secret is not None:
         return settings.portal_jwt_secret.get_secret_value()
-    return _PROCESS_SECRET
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    key = _stored_keys.get(engine)
+    if key is None:
+        key = await session.scalar(
+            select(ServiceSecret.value).where(ServiceSecret.name == PORTAL_KEY_NAME)
+        )
+        if key is None:
+            raise RuntimeError("service_secrets has no portal key: run `crm-api migrate`.")
+        _stored_keys[engine] = key
+    return key
 
 
-_PROCESS_SECRET = secrets.token_urlsafe(32)
-
-
-def issue_access_token(settings: Settings, user: PortalUser, now: datetime) -> str:
+def issue_access_token(key: str, settings: Settings, user: PortalUser, now: datetime) -> str:
     claims = {
         "iss": "crm-api",
         "aud": AUDIENCE,
@@ -86,14 +102,14 @@ def issue_access_token(settings: Settings, user: PortalUser, now: datetime) -> s
         "exp": now + timedelta(minutes=settings.portal_access_token_minutes),
         "jti": uuid.uuid4().hex,
     }
-    return jwt.encode(claims, signing_key(settings), algorithm=_ALGORITHM)
+    return jwt.encode(claims, key, algorithm=_ALGORITHM)
 
 
-def _claims(settings: Settings, token: str) -> dict[str, Any]:
+def _claims(key: str, token: str) -> dict[str, Any]:
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
-            signing_key(settings),
+            key,
             algorithms=[_ALGORITHM],
             audience=AUDIENCE,
             issuer="crm-api",
@@ -144,13 +160,14 @@ async def authenticate_customer(request: Request) -> Customer:
         raise Unauthorized(
             "Send a portal access token as `Authorization: Bearer <token>`.", headers=_CHALLENGE
         )
-    claims = _claims(request.app.state.settings, token.strip())
+    session = request.state.session
+    claims = _claims(await signing_key(session, request.app.state.settings), token.strip())
     try:
         user_id, workspace_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["ws"])
     except (KeyError, ValueError, TypeError):
         raise Unauthorized("The access token is not valid.", headers=_CHALLENGE) from None
     row = (
-        await request.state.session.execute(
+        await session.execute(
             select(PortalUser.contact_id, Contact.company_id, Workspace.portal_company_sharing)
             .join(
                 Contact,
