@@ -217,6 +217,27 @@ async def test_too_many_requests_is_429_with_retry_after(
         assert (await client.get("/v1/contacts", headers=other.headers)).status_code == 200
 
 
+async def test_a_redis_store_shares_the_count_between_workers(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    """CRM_RATE_LIMIT_STORAGE=redis://...: two processes (two apps here) count together."""
+    shared = settings.model_copy(
+        update={"rate_limit": "3/minute", "rate_limit_storage": "redis://127.0.0.1:6379/0"}
+    )
+    first, second = make_app(engine, shared), make_app(engine, shared)
+    async with (
+        AsyncClient(transport=ASGITransport(app=first), base_url="http://t") as one,
+        AsyncClient(transport=ASGITransport(app=second), base_url="http://t") as two,
+    ):
+        workspace = await new_workspace(first, "Shared")
+        for client in (one, two, one):
+            assert (await client.get("/v1/contacts", headers=workspace.headers)).status_code == 200
+        for client in (two, one):
+            response = await client.get("/v1/contacts", headers=workspace.headers)
+            assert_problem(response, 429)
+            assert int(response.headers["retry-after"]) >= 1
+
+
 async def test_request_id_is_echoed_or_made(client: AsyncClient) -> None:
     echoed = await client.get("/healthz", headers={"X-Request-ID": "trace-42"})
     assert echoed.headers["x-request-id"] == "trace-42"
