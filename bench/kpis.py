@@ -17,6 +17,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -129,7 +130,7 @@ async def _copy_tickets(
     channels = ["email", "phone", "chat", "portal", "api"]
     priorities = ["low", "normal", "normal", "high", "urgent"]
     for offset in range(0, count, CHUNK):
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         for n in range(offset, min(offset + CHUNK, count)):
             created = START + timedelta(seconds=n * 157)
             solved = created + timedelta(hours=1 + n % 72) if n % 3 else None

@@ -20,7 +20,7 @@ CHECKS = 20_000
 async def _measure(active_keys: int) -> tuple[float, float]:
     item = parse("1000000000/minute")
     ours = RateLimiter("1000000000/minute", "memory://")
-    theirs = FixedWindowRateLimiter(storage_from_string("async+memory://"))  # type: ignore[arg-type]
+    theirs = FixedWindowRateLimiter(storage_from_string("async+memory://"))
     for key in range(active_keys):
         await ours.check("api_key", str(key))
         await theirs.hit(item, "api_key", str(key))

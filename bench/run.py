@@ -252,10 +252,9 @@ def main() -> None:
     ):
         started = time.monotonic()
         asyncio.run(drop_database(admin_url, DATABASE))
-        url = asyncio.run(ensure_database(admin_url, DATABASE))
         seeded = asyncio.run(
             seed.seed(
-                url,
+                asyncio.run(ensure_database(admin_url, DATABASE)),
                 contacts=args.contacts,
                 companies=args.companies,
                 deals=args.deals,

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from sqlalchemy import URL
@@ -104,7 +105,7 @@ async def _copy_contacts(
     )
     randomness = random.Random(7)
     for offset in range(0, count, CHUNK):
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         for n in range(offset, min(offset + CHUNK, count)):
             created = start + timedelta(seconds=n * 30)
             rows.append(
@@ -157,7 +158,7 @@ async def _copy_deals(
         "updated_at",
         "version",
     )
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for n in range(count):
         stage = stages[n % len(stages)]
         created = start + timedelta(seconds=n * 90)
