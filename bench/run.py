@@ -45,6 +45,7 @@ class Scenario:
     script: str
     path: str = ""
     floor_path: str | None = None  # the floor app answers the same query at this path
+    ids: str = "ids.txt"  # the ids get_by_id.lua draws from, in WORK
 
 
 @dataclass
@@ -154,6 +155,10 @@ async def _prepare(url: str, workspace_id: str, work: Path) -> dict[str, str]:
             "SELECT id FROM contacts TABLESAMPLE SYSTEM (2) WHERE workspace_id = $1 LIMIT 20000",
             workspace_id,
         )
+        companies = await connection.fetch(
+            "SELECT id FROM companies TABLESAMPLE SYSTEM (20) WHERE workspace_id = $1 LIMIT 20000",
+            workspace_id,
+        )
         fresh = await connection.fetch(
             "SELECT id FROM contacts WHERE workspace_id = $1 AND version = 1 LIMIT 200000",
             workspace_id,
@@ -167,6 +172,7 @@ async def _prepare(url: str, workspace_id: str, work: Path) -> dict[str, str]:
     finally:
         await connection.close()
     (work / "ids.txt").write_text("\n".join(str(row["id"]) for row in sample) + "\n")
+    (work / "company_ids.txt").write_text("\n".join(str(row["id"]) for row in companies) + "\n")
     (work / "patch_ids.txt").write_text("\n".join(str(row["id"]) for row in fresh) + "\n")
     sort = Sort(field="created_at", column=SORTABLE["created_at"], descending=True)
     return {
@@ -177,7 +183,8 @@ async def _prepare(url: str, workspace_id: str, work: Path) -> dict[str, str]:
 
 def _scenarios(deep: dict[str, str], busy_contact: str, timeline_length: int) -> list[Scenario]:
     return [
-        Scenario("get by id", "get_by_id.lua", floor_path=""),
+        Scenario("get by id", "get_by_id.lua", "/v1/contacts/", "/v1/contacts/"),
+        Scenario("get company by id", "get_by_id.lua", "/v1/companies/", ids="company_ids.txt"),
         Scenario(
             "list, first page", "get_path.lua", "/v1/contacts?limit=25", "/v1/contacts?limit=25"
         ),
@@ -200,7 +207,7 @@ def _scenarios(deep: dict[str, str], busy_contact: str, timeline_length: int) ->
             "get_path.lua",
             f"/v1/contacts/{busy_contact}/timeline",
         ),
-        Scenario("patch with If-Match", "patch.lua"),
+        Scenario("patch with If-Match", "patch.lua", ids="patch_ids.txt"),
     ]
 
 
@@ -303,7 +310,6 @@ def main() -> None:
         wrk_env = {
             **base_env,
             "BENCH_LUA_DIR": str(LUA),
-            "BENCH_IDS": str(WORK / "ids.txt"),
             "BENCH_THREADS": str(args.threads),
         }
         with contextlib.ExitStack() as services:
@@ -345,10 +351,14 @@ def main() -> None:
                     targets.append(("floor", floor_port, scenario.floor_path, ""))
                 for round_number in range(args.rounds):
                     for target, target_port, path, key in targets:
-                        env = {**wrk_env, "BENCH_PATH": path, "BENCH_KEY": key}
+                        env = {
+                            **wrk_env,
+                            "BENCH_PATH": path,
+                            "BENCH_KEY": key,
+                            "BENCH_IDS": str(WORK / scenario.ids),
+                        }
                         if scenario.script == "patch.lua":
                             asyncio.run(_prepare(url, seeded.workspace_id, WORK))
-                            env["BENCH_IDS"] = str(WORK / "patch_ids.txt")
                         if args.warmup and round_number == 0 and scenario.script != "patch.lua":
                             warm = argparse.Namespace(**{**vars(args), "seconds": args.warmup})
                             warm_env = {**env, "BENCH_RUN": f"w{time.time_ns()}"}

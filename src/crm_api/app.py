@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 
 from crm_api.api_keys.router import router as api_keys_router
 from crm_api.audit.router import router as audit_router
+from crm_api.companies import service as companies_service
 from crm_api.companies.router import router as companies_router
 from crm_api.consents.router import router as consents_router
 from crm_api.contacts import service as contacts_service
@@ -188,7 +189,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         larger={"/v1/imports": settings.max_import_bytes},
     )
     if settings.direct_reads:  # inside the request id, metrics and access log, like any route
-        app.add_middleware(DirectReads, reads=(contacts_service.DIRECT_READ,))
+        app.add_middleware(
+            DirectReads, reads=(contacts_service.DIRECT_READ, companies_service.DIRECT_READ)
+        )
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(PortalCORSMiddleware)
     app.add_middleware(

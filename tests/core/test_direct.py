@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -9,10 +10,11 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from crm_api.companies import service as companies_service
 from crm_api.contacts import service as contacts_service
 from crm_api.core.config import Settings
 from tests.conftest import bind_to_test_connection, make_app
-from tests.factories import Workspace, make_contact, new_workspace
+from tests.factories import Workspace, make_company, make_contact, new_workspace
 from tests.problems import assert_problem
 
 
@@ -43,45 +45,66 @@ def _same(direct: Response, plain: Response) -> None:
         assert direct.headers.get(header) == plain.headers.get(header), header
 
 
+async def _records(
+    collection: str, client: AsyncClient, workspace: Workspace, other_workspace: Workspace
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A record with every kind of field set, another workspace's, and a key of other scopes."""
+    if collection == "contacts":
+        mine = await make_contact(
+            client,
+            workspace,
+            email="ada@example.com",
+            phones=[{"label": "work", "number": "+44 20 7946 0958"}],
+            address={"city": "London", "country": "GB"},
+            tags=["vip"],
+        )
+        return mine, await make_contact(client, other_workspace), "companies:read"
+    mine = await make_company(
+        client,
+        workspace,
+        domain="acme.example",
+        industry="software",
+        employee_count=250,
+        annual_revenue={"amount": "1250000.50", "currency": "EUR"},
+        address={"city": "Leeds", "country": "GB"},
+        tags=["key-account"],
+    )
+    return mine, await make_company(client, other_workspace), "contacts:read"
+
+
+@pytest.mark.parametrize("collection", ["contacts", "companies"])
 async def test_every_answer_is_the_fastapi_operations(
+    collection: str,
     client: AsyncClient,
     through_fastapi: AsyncClient,
     workspace: Workspace,
     other_workspace: Workspace,
 ) -> None:
-    contact = await make_contact(
-        client,
-        workspace,
-        email="ada@example.com",
-        phones=[{"label": "work", "number": "+44 20 7946 0958"}],
-        address={"city": "London", "country": "GB"},
-        tags=["vip"],
-    )
-    theirs = await make_contact(client, other_workspace)
-    companies_only = await _key(client, workspace, "companies:read")
+    record, theirs, other_scope = await _records(collection, client, workspace, other_workspace)
+    other_scope_only = await _key(client, workspace, other_scope)
     revoked_id = uuid.UUID(int=7)
+    url = f"/v1/{collection}/{record['id']}"
     cases = [
-        (f"/v1/contacts/{contact['id']}", workspace.headers, 200),
-        (f"/v1/contacts/{theirs['id']}", workspace.headers, 404),  # another workspace's
-        (f"/v1/contacts/{uuid.uuid4()}", workspace.headers, 404),
-        (f"/v1/contacts/{contact['id']}", {}, 401),
-        (f"/v1/contacts/{contact['id']}", {"Authorization": "Bearer crm_nonsense"}, 401),
+        (url, workspace.headers, 200),
+        (f"/v1/{collection}/{theirs['id']}", workspace.headers, 404),  # another workspace's
+        (f"/v1/{collection}/{uuid.uuid4()}", workspace.headers, 404),
+        (url, {}, 401),
+        (url, {"Authorization": "Bearer crm_nonsense"}, 401),
         (
-            f"/v1/contacts/{contact['id']}",
+            url,
             {"Authorization": f"Bearer crm_{workspace.id.hex}{revoked_id.hex}{'x' * 43}"},
             401,
         ),
-        (f"/v1/contacts/{contact['id']}", companies_only, 403),
-        (f"/v1/contacts/{contact['id'].upper()}", workspace.headers, 200),
-        ("/v1/contacts/not-a-uuid", workspace.headers, 404),  # no route: left to FastAPI
+        (url, other_scope_only, 403),
+        (f"/v1/{collection}/{record['id'].upper()}", workspace.headers, 200),
+        (f"/v1/{collection}/not-a-uuid", workspace.headers, 404),  # no route: left to FastAPI
     ]
     for path, headers, status in cases:
         direct = await client.get(path, headers=headers)
         plain = await through_fastapi.get(path, headers=headers)
         assert direct.status_code == status, (path, direct.text)
         _same(direct, plain)
-    body = (await client.get(f"/v1/contacts/{contact['id']}", headers=workspace.headers)).json()
-    assert body == contact
+    assert (await client.get(url, headers=workspace.headers)).json() == record
 
 
 async def test_the_read_is_served_below_fastapi(
@@ -97,6 +120,12 @@ async def test_the_read_is_served_below_fastapi(
 
     monkeypatch.setattr(contacts_service, "read_contact", unreachable)
     path = f"/v1/contacts/{contact['id']}"
+    assert (await client.get(path, headers=workspace.headers)).status_code == 200
+    assert (await through_fastapi.get(path, headers=workspace.headers)).status_code == 500
+
+    company = await make_company(client, workspace)
+    monkeypatch.setattr(companies_service, "get_company", unreachable)
+    path = f"/v1/companies/{company['id']}"
     assert (await client.get(path, headers=workspace.headers)).status_code == 200
     assert (await through_fastapi.get(path, headers=workspace.headers)).status_code == 500
 

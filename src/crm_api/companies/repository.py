@@ -1,13 +1,22 @@
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_api.core.db import PreparedQuery
 from crm_api.core.pagination import Sort, paginate
 from crm_api.models import Company
 
 from .schemas import CompanyListParams
+
+# Every column a response shows (search_text is an index's, never served).
+COMPANY_COLUMNS = tuple(column for column in Company.__table__.c if column.name != "search_text")
+READ_COMPANY = PreparedQuery(
+    select(*COMPANY_COLUMNS).where(
+        Company.workspace_id == bindparam("workspace_id"), Company.id == bindparam("id")
+    )
+)
 
 SORTABLE = {
     "created_at": Company.created_at,

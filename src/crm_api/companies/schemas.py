@@ -1,7 +1,9 @@
 import re
 import uuid
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, StrictInt, field_validator
@@ -85,24 +87,29 @@ class CompanyRead(ReadSchema):
     version: int
 
     @classmethod
-    def of(cls, company: Company) -> "CompanyRead":
-        revenue = None
-        if company.annual_revenue is not None and company.annual_revenue_currency is not None:
-            revenue = Money(amount=company.annual_revenue, currency=company.annual_revenue_currency)
+    def of(cls, company: Company | Mapping[str, Any]) -> "CompanyRead":
+        """From the model, or from a row of its columns (the direct read, core/direct.py)."""
+        value: Callable[[str], Any] = (
+            company.__getitem__ if isinstance(company, Mapping) else partial(getattr, company)
+        )
+        amount, currency = value("annual_revenue"), value("annual_revenue_currency")
+        address = value("address")
         return cls(
-            id=company.id,
-            name=company.name,
-            domain=company.domain,
-            industry=company.industry,
-            employee_count=company.employee_count,
-            annual_revenue=revenue,
-            address=Address.model_validate(company.address) if company.address else None,
-            tags=company.tags,
-            custom_fields=company.custom_fields,
-            created_at=company.created_at,
-            updated_at=company.updated_at,
-            archived_at=company.archived_at,
-            version=company.version,
+            id=value("id"),
+            name=value("name"),
+            domain=value("domain"),
+            industry=value("industry"),
+            employee_count=value("employee_count"),
+            annual_revenue=Money(amount=amount, currency=currency)
+            if amount is not None and currency is not None
+            else None,
+            address=Address.model_validate(address) if address else None,
+            tags=value("tags"),
+            custom_fields=value("custom_fields"),
+            created_at=value("created_at"),
+            updated_at=value("updated_at"),
+            archived_at=value("archived_at"),
+            version=value("version"),
         )
 
 

@@ -6,9 +6,10 @@ from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.archive import change_archived, ensure_archived, ensure_live, purge
-from crm_api.core.auth import Principal
+from crm_api.core.auth import Principal, Scope
 from crm_api.core.cascade import update_each
 from crm_api.core.concurrency import IfMatch
+from crm_api.core.direct import ReadById
 from crm_api.core.errors import NotFound
 from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range, record_conditions, search_condition
@@ -80,6 +81,12 @@ async def get_company(
     if company is None:
         raise NotFound(f"No company {company_id}.")
     return company
+
+
+# GET /v1/companies/{id}, answered by core/direct.py with the same schema and 404.
+DIRECT_READ = ReadById(
+    "/v1/companies", Scope.companies_read, repository.READ_COMPANY, CompanyRead.of, "company"
+)
 
 
 def company_ids_where(

@@ -117,7 +117,11 @@ async def get_contact(
 
 # GET /v1/contacts/{id}, answered by core/direct.py with the same query, schema and 404.
 DIRECT_READ = ReadById(
-    "/v1/contacts", Scope.contacts_read, repository.READ_CONTACT, ContactRead, "contact"
+    "/v1/contacts",
+    Scope.contacts_read,
+    repository.READ_CONTACT,
+    ContactRead.model_validate,
+    "contact",
 )
 
 

@@ -10,7 +10,7 @@ whatever this layer passes on (other methods, paths that are not a registered re
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -39,13 +39,14 @@ def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
 
 @dataclass(frozen=True, slots=True)
 class ReadById:
-    """``GET {collection}/{id}``: one row by ``workspace_id`` and ``id``, served as ``schema``
-    with its version as ETag; "No {noun} {id}." when the workspace has no such row."""
+    """``GET {collection}/{id}``: one row by ``workspace_id`` and ``id``, served as ``build``
+    makes it into the operation's response model, with its version as ETag; "No {noun} {id}."
+    when the workspace has no such row."""
 
     collection: str
     scope: ApiScope
     query: PreparedQuery
-    schema: type[BaseModel]
+    build: Callable[[dict[str, Any]], BaseModel]
     noun: str
 
 
@@ -103,8 +104,8 @@ class DirectReads:
             )
         if row is None:
             raise NotFound(f"No {read.noun} {record_id}.")
-        # As FastAPI serializes a response model: validated, then dumped by alias.
-        body = read.schema.model_validate(dict(row)).model_dump_json(by_alias=True)
+        # As FastAPI serializes a response model: built and validated, then dumped by alias.
+        body = read.build(dict(row)).model_dump_json(by_alias=True)
         return body.encode(), etag(row["version"])
 
 
