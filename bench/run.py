@@ -159,6 +159,10 @@ async def _prepare(url: str, workspace_id: str, work: Path) -> dict[str, str]:
             "SELECT id FROM companies TABLESAMPLE SYSTEM (20) WHERE workspace_id = $1 LIMIT 20000",
             workspace_id,
         )
+        deals = await connection.fetch(
+            "SELECT id FROM deals TABLESAMPLE SYSTEM (10) WHERE workspace_id = $1 LIMIT 20000",
+            workspace_id,
+        )
         fresh = await connection.fetch(
             "SELECT id FROM contacts WHERE workspace_id = $1 AND version = 1 LIMIT 200000",
             workspace_id,
@@ -173,6 +177,7 @@ async def _prepare(url: str, workspace_id: str, work: Path) -> dict[str, str]:
         await connection.close()
     (work / "ids.txt").write_text("\n".join(str(row["id"]) for row in sample) + "\n")
     (work / "company_ids.txt").write_text("\n".join(str(row["id"]) for row in companies) + "\n")
+    (work / "deal_ids.txt").write_text("\n".join(str(row["id"]) for row in deals) + "\n")
     (work / "patch_ids.txt").write_text("\n".join(str(row["id"]) for row in fresh) + "\n")
     sort = Sort(field="created_at", column=SORTABLE["created_at"], descending=True)
     return {
@@ -185,6 +190,7 @@ def _scenarios(deep: dict[str, str], busy_contact: str, timeline_length: int) ->
     return [
         Scenario("get by id", "get_by_id.lua", "/v1/contacts/", "/v1/contacts/"),
         Scenario("get company by id", "get_by_id.lua", "/v1/companies/", ids="company_ids.txt"),
+        Scenario("get deal by id", "get_by_id.lua", "/v1/deals/", ids="deal_ids.txt"),
         Scenario(
             "list, first page", "get_path.lua", "/v1/contacts?limit=25", "/v1/contacts?limit=25"
         ),

@@ -28,6 +28,7 @@ from crm_api.core.idempotency import IdempotentReplay
 from crm_api.core.middleware import BodySizeLimitMiddleware, MetricsMiddleware
 from crm_api.core.rate_limit import RateLimiter
 from crm_api.custom_fields.router import router as custom_fields_router
+from crm_api.deals import service as deals_service
 from crm_api.deals.router import router as deals_router
 from crm_api.events.router import router as events_router
 from crm_api.hygiene.router import router as hygiene_router
@@ -190,7 +191,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings.direct_reads:  # inside the request id, metrics and access log, like any route
         app.add_middleware(
-            DirectReads, reads=(contacts_service.DIRECT_READ, companies_service.DIRECT_READ)
+            DirectReads,
+            reads=(
+                contacts_service.DIRECT_READ,
+                companies_service.DIRECT_READ,
+                deals_service.DIRECT_READ,
+            ),
         )
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(PortalCORSMiddleware)

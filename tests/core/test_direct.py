@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from crm_api.companies import service as companies_service
 from crm_api.contacts import service as contacts_service
 from crm_api.core.config import Settings
+from crm_api.deals import service as deals_service
 from tests.conftest import bind_to_test_connection, make_app
-from tests.factories import Workspace, make_company, make_contact, new_workspace
+from tests.factories import Workspace, make_company, make_contact, make_deal, new_workspace
 from tests.problems import assert_problem
 
 
@@ -59,6 +60,22 @@ async def _records(
             tags=["vip"],
         )
         return mine, await make_contact(client, other_workspace), "companies:read"
+    if collection == "deals":
+        first, second = await make_contact(client, workspace), await make_contact(client, workspace)
+        company = await make_company(client, workspace)
+        mine = await make_deal(
+            client,
+            workspace,
+            company_id=company["id"],
+            contacts=[
+                {"contact_id": second["id"], "role": "champion"},
+                {"contact_id": first["id"]},
+            ],
+            expected_close_date="2026-12-31",
+            source="referral",
+            tags=["q4"],
+        )
+        return mine, await make_deal(client, other_workspace), "contacts:read"
     mine = await make_company(
         client,
         workspace,
@@ -72,7 +89,7 @@ async def _records(
     return mine, await make_company(client, other_workspace), "contacts:read"
 
 
-@pytest.mark.parametrize("collection", ["contacts", "companies"])
+@pytest.mark.parametrize("collection", ["contacts", "companies", "deals"])
 async def test_every_answer_is_the_fastapi_operations(
     collection: str,
     client: AsyncClient,
@@ -126,6 +143,12 @@ async def test_the_read_is_served_below_fastapi(
     company = await make_company(client, workspace)
     monkeypatch.setattr(companies_service, "get_company", unreachable)
     path = f"/v1/companies/{company['id']}"
+    assert (await client.get(path, headers=workspace.headers)).status_code == 200
+    assert (await through_fastapi.get(path, headers=workspace.headers)).status_code == 500
+
+    deal = await make_deal(client, workspace)
+    monkeypatch.setattr(deals_service, "get_deal", unreachable)
+    path = f"/v1/deals/{deal['id']}"
     assert (await client.get(path, headers=workspace.headers)).status_code == 200
     assert (await through_fastapi.get(path, headers=workspace.headers)).status_code == 500
 

@@ -1,9 +1,8 @@
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, StrictInt, field_validator
@@ -17,6 +16,7 @@ from crm_api.core.schemas import (
     Money,
     ReadSchema,
     Tags,
+    field_reader,
     not_null,
 )
 from crm_api.models import Company
@@ -89,9 +89,7 @@ class CompanyRead(ReadSchema):
     @classmethod
     def of(cls, company: Company | Mapping[str, Any]) -> "CompanyRead":
         """From the model, or from a row of its columns (the direct read, core/direct.py)."""
-        value: Callable[[str], Any] = (
-            company.__getitem__ if isinstance(company, Mapping) else partial(getattr, company)
-        )
+        value = field_reader(company)
         amount, currency = value("annual_revenue"), value("annual_revenue_currency")
         address = value("address")
         return cls(

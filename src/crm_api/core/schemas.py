@@ -1,8 +1,10 @@
 """Schema building blocks shared by every domain."""
 
 import re
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any
 
 from pydantic import (
@@ -125,3 +127,11 @@ CustomFieldValues = Annotated[
     dict[str, Any],
     Field(description="Values for the workspace's custom field definitions, by key."),
 ]
+
+
+def field_reader(record: object) -> Callable[[str], Any]:
+    """Reads fields by name from a model instance, or from a row of its columns (a mapping, as
+    the direct reads of core/direct.py have it), so one ``of`` builds a response from either."""
+    if isinstance(record, Mapping):
+        return record.__getitem__
+    return partial(getattr, record)

@@ -1,4 +1,5 @@
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from crm_api.core.schemas import (
     Money,
     ReadSchema,
     Tags,
+    field_reader,
     not_null,
 )
 from crm_api.models import Deal
@@ -94,31 +96,39 @@ class DealRead(ReadSchema):
     version: int
 
     @classmethod
-    def of(cls, deal: Deal, contacts: list[DealContactRead]) -> "DealRead":
-        amount = None
-        if deal.amount is not None and deal.currency is not None:
-            amount = Money(amount=deal.amount, currency=deal.currency)
+    def of(cls, deal: Deal | Mapping[str, Any], contacts: list[DealContactRead]) -> "DealRead":
+        """From the model, or from a row of its columns (the direct read, core/direct.py)."""
+        value = field_reader(deal)
+        amount, currency = value("amount"), value("currency")
         return cls(
-            id=deal.id,
-            name=deal.name,
-            amount=amount,
-            pipeline_id=deal.pipeline_id,
-            stage_id=deal.stage_id,
-            owner_id=deal.owner_id,
-            company_id=deal.company_id,
+            id=value("id"),
+            name=value("name"),
+            amount=Money(amount=amount, currency=currency)
+            if amount is not None and currency is not None
+            else None,
+            pipeline_id=value("pipeline_id"),
+            stage_id=value("stage_id"),
+            owner_id=value("owner_id"),
+            company_id=value("company_id"),
             contacts=contacts,
-            expected_close_date=deal.expected_close_date,
-            lost_reason=deal.lost_reason,
-            source=deal.source,
-            tags=deal.tags,
-            custom_fields=deal.custom_fields,
-            stage_changed_at=deal.stage_changed_at,
-            closed_at=deal.closed_at,
-            created_at=deal.created_at,
-            updated_at=deal.updated_at,
-            archived_at=deal.archived_at,
-            version=deal.version,
+            expected_close_date=value("expected_close_date"),
+            lost_reason=value("lost_reason"),
+            source=value("source"),
+            tags=value("tags"),
+            custom_fields=value("custom_fields"),
+            stage_changed_at=value("stage_changed_at"),
+            closed_at=value("closed_at"),
+            created_at=value("created_at"),
+            updated_at=value("updated_at"),
+            archived_at=value("archived_at"),
+            version=value("version"),
         )
+
+    @classmethod
+    def of_row(cls, row: dict[str, Any]) -> "DealRead":
+        """From ``repository.READ_DEAL``'s row, whose ``contacts`` are a JSON array."""
+        links = [DealContactRead.model_validate(link) for link in row["contacts"]]
+        return cls.of(row, links)
 
 
 class StageChangeRead(ReadSchema):

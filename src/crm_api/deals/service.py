@@ -7,8 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_api.companies.service import company_ids_where
 from crm_api.contacts.service import promote_to_customer
 from crm_api.core.archive import change_archived, ensure_live, purge
-from crm_api.core.auth import Principal
+from crm_api.core.auth import Principal, Scope
 from crm_api.core.concurrency import IfMatch
+from crm_api.core.direct import ReadById
 from crm_api.core.errors import NotFound, invalid_field
 from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range
@@ -144,6 +145,10 @@ async def _deal(
     if deal is None:
         raise NotFound(f"No deal {deal_id}.")
     return deal
+
+
+# GET /v1/deals/{id}, answered by core/direct.py with the same schema and 404.
+DIRECT_READ = ReadById("/v1/deals", Scope.deals_read, repository.READ_DEAL, DealRead.of_row, "deal")
 
 
 async def get_deal(session: AsyncSession, principal: Principal, deal_id: uuid.UUID) -> DealRead:
