@@ -90,7 +90,6 @@ class CompanyRead(ReadSchema):
     def of(cls, company: Company | Mapping[str, Any]) -> "CompanyRead":
         """From the model, or from a row of its columns (the direct read, core/direct.py)."""
         value = field_reader(company)
-        amount, currency = value("annual_revenue"), value("annual_revenue_currency")
         address = value("address")
         return cls(
             id=value("id"),
@@ -98,9 +97,7 @@ class CompanyRead(ReadSchema):
             domain=value("domain"),
             industry=value("industry"),
             employee_count=value("employee_count"),
-            annual_revenue=Money(amount=amount, currency=currency)
-            if amount is not None and currency is not None
-            else None,
+            annual_revenue=Money.stored(value("annual_revenue"), value("annual_revenue_currency")),
             address=Address.model_validate(address) if address else None,
             tags=value("tags"),
             custom_fields=value("custom_fields"),

@@ -109,6 +109,13 @@ class Money(InputSchema):
     amount: Amount = Field(examples=["125000.00"])
     currency: CurrencyCode
 
+    @classmethod
+    def stored(cls, amount: Decimal | None, currency: str | None) -> "Money | None":
+        """An optional amount as its two columns keep it: None unless both are set."""
+        if amount is None or currency is None:
+            return None
+        return cls(amount=amount, currency=currency)
+
 
 class Address(InputSchema):
     line1: str | None = Field(default=None, max_length=200)

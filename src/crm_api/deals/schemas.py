@@ -99,13 +99,10 @@ class DealRead(ReadSchema):
     def of(cls, deal: Deal | Mapping[str, Any], contacts: list[DealContactRead]) -> "DealRead":
         """From the model, or from a row of its columns (the direct read, core/direct.py)."""
         value = field_reader(deal)
-        amount, currency = value("amount"), value("currency")
         return cls(
             id=value("id"),
             name=value("name"),
-            amount=Money(amount=amount, currency=currency)
-            if amount is not None and currency is not None
-            else None,
+            amount=Money.stored(value("amount"), value("currency")),
             pipeline_id=value("pipeline_id"),
             stage_id=value("stage_id"),
             owner_id=value("owner_id"),
