@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 import pytest_asyncio
 from fastapi import FastAPI
@@ -24,28 +25,53 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 
 from crm_api.app import create_app
 from crm_api.core.config import Settings
-from crm_api.core.db import DirectPool, create_engine, create_sessionmaker
+from crm_api.core.db import DirectPool, create_engine, create_sessionmaker, libpq_url
 from crm_api.core.embedded import drop_database, ensure_database, start_embedded_postgres
 from crm_api.core.migrations import upgrade_to_head
 from tests.factories import Workspace, new_workspace
 
+# A throw-away server need not survive a crash: without flushes to disk the suite's commits are
+# not slowed by the disk, and the parallel workers (pytest-xdist) do not queue on it.
+_THROW_AWAY = ("fsync", "synchronous_commit", "full_page_writes")
+
 
 @pytest.fixture(scope="session")
 def database_server() -> Iterator[str]:
-    """The admin URL of the server the tests run on."""
+    """The admin URL of the server the tests run on (one per pytest-xdist worker when embedded)."""
     configured = os.environ.get("CRM_TEST_DATABASE_URL")
     if configured:
         yield configured
         return
     root = Path(tempfile.mkdtemp(prefix="crm-api-tests-"))
     server, admin_url = start_embedded_postgres(root / "postgres", cleanup_mode="delete")
+    asyncio.run(_throw_away(admin_url))
     yield admin_url
     server.cleanup()
 
 
-async def fresh_database(admin_url: str) -> tuple[str, URL]:
+async def _throw_away(admin_url: str) -> None:
+    connection = await asyncpg.connect(libpq_url(admin_url))
+    try:
+        for setting in _THROW_AWAY:
+            await connection.execute(f"ALTER SYSTEM SET {setting} = off")
+        await connection.execute("SELECT pg_reload_conf()")
+    finally:
+        await connection.close()
+
+
+async def fresh_database(admin_url: str, *, durable: bool = False) -> tuple[str, URL]:
+    """A new database for this process. Unless ``durable`` (a test that crashes the server and
+    counts what survived), its commits do not wait for the disk, on any server."""
     name = f"crm_test_{uuid.uuid4().hex[:12]}"
-    return name, await ensure_database(admin_url, name)
+    url = await ensure_database(admin_url, name)
+    if durable:
+        return name, url
+    connection = await asyncpg.connect(libpq_url(admin_url))
+    try:
+        await connection.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    finally:
+        await connection.close()
+    return name, url
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,10 @@ from crm_api.core.config import Settings
 from tests.factories import bearer, new_workspace
 
 CRM_API = str(Path(sys.executable).with_name("crm-api"))
+# Generous enough for a loaded 2-core machine: a cold start (imports, migrations) can take a
+# minute there, and the first /openapi.json several seconds.
+START_SECONDS = 240
+HTTP = httpx.Timeout(60.0)
 
 
 def _environment(**values: str) -> dict[str, str]:
@@ -28,7 +33,7 @@ async def _run(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         CRM_API, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    out, err = await asyncio.wait_for(process.communicate(), 120)
+    out, err = await asyncio.wait_for(process.communicate(), START_SECONDS)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
@@ -40,6 +45,20 @@ def _free_port() -> int:
         return port
 
 
+async def _wait_ready(http: AsyncClient, process: asyncio.subprocess.Process) -> None:
+    """Until /readyz answers 200; fails if the process exits or START_SECONDS pass first."""
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            if (await http.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.returncode is None, "crm-api serve exited; see its log"
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"crm-api serve was not ready within {START_SECONDS} s; see its log")
+
+
 async def _serve_until_ready(env: dict[str, str], log: Path) -> dict[str, int]:
     """Start `crm-api serve`, wait until /readyz answers, probe it, stop it; return statuses."""
     port = _free_port()
@@ -48,15 +67,8 @@ async def _serve_until_ready(env: dict[str, str], log: Path) -> dict[str, int]:
             CRM_API, "serve", "--port", str(port), env=env, stdout=stderr, stderr=stderr
         )
         try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-                for _ in range(600):
-                    try:
-                        if (await http.get("/readyz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    assert process.returncode is None, "crm-api serve exited; see its log"
-                    await asyncio.sleep(0.1)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=HTTP) as http:
+                await _wait_ready(http, process)
                 return {
                     path: (await http.get(path)).status_code
                     for path in ("/readyz", "/docs", "/openapi.json", "/v1/contacts")
@@ -64,7 +76,7 @@ async def _serve_until_ready(env: dict[str, str], log: Path) -> dict[str, int]:
         finally:
             process.send_signal(signal.SIGINT)
             try:
-                await asyncio.wait_for(process.wait(), 30)
+                await asyncio.wait_for(process.wait(), 60)
             except TimeoutError:
                 process.kill()
                 await process.wait()
@@ -186,12 +198,12 @@ async def test_an_import_interrupted_by_a_restart_completes_afterwards(
     """`crm-api serve` (with its worker) killed mid-import; started again, it finishes the job:
     every row loaded once, one creation event each, nothing half-written."""
     workspace = await new_workspace(committing_app, "Import across a restart")
-    rows = 20_000
+    rows = 5_000
     content = "email,last_name\n" + "".join(f"r{n}@example.com,R{n}\n" for n in range(rows))
     env = _environment(
         CRM_DATABASE_URL=settings.database_url,
         CRM_DATA_DIR=str(tmp_path),
-        CRM_IMPORT_CHUNK_ROWS="250",
+        CRM_IMPORT_CHUNK_ROWS="100",
         CRM_IMPORT_LEASE_SECONDS="1",
         CRM_WORKER_POLL_SECONDS="0.05",
         CRM_RATE_LIMIT="100000/minute",
@@ -204,19 +216,15 @@ async def test_an_import_interrupted_by_a_restart_completes_afterwards(
         process = await asyncio.create_subprocess_exec(
             CRM_API, "serve", "--port", str(port), env=env, stdout=log, stderr=log
         )
-        async with httpx.AsyncClient(base_url=base) as http:
-            for _ in range(600):
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        return process
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("crm-api serve did not become ready; see serve.log")
+        async with httpx.AsyncClient(base_url=base, timeout=HTTP) as http:
+            await _wait_ready(http, process)
+        return process
 
     process = await start()
     try:
-        async with httpx.AsyncClient(base_url=base, headers=workspace.headers) as http:
+        async with httpx.AsyncClient(
+            base_url=base, headers=workspace.headers, timeout=HTTP
+        ) as http:
             created = await http.post(
                 "/v1/imports",
                 files={"file": ("rows.csv", content.encode(), "text/csv")},
@@ -224,7 +232,8 @@ async def test_an_import_interrupted_by_a_restart_completes_afterwards(
             )
             assert created.status_code == 201, created.text
             location = created.headers["Location"]
-            for _ in range(3000):
+            deadline = time.monotonic() + START_SECONDS
+            while time.monotonic() < deadline:
                 job = (await http.get(location)).json()
                 if job["rows_done"] > 0:
                     break
@@ -235,8 +244,11 @@ async def test_an_import_interrupted_by_a_restart_completes_afterwards(
         assert 0 < job["rows_done"] < rows
 
         process = await start()
-        async with httpx.AsyncClient(base_url=base, headers=workspace.headers) as http:
-            for _ in range(1200):
+        async with httpx.AsyncClient(
+            base_url=base, headers=workspace.headers, timeout=HTTP
+        ) as http:
+            deadline = time.monotonic() + START_SECONDS
+            while time.monotonic() < deadline:
                 job = (await http.get(location)).json()
                 if job["status"] != "running":
                     break

@@ -62,7 +62,7 @@ async def test_a_database_outage_under_load() -> None:
     root = Path(tempfile.mkdtemp(prefix="crm-api-outage-"))
     server, admin_url = start_embedded_postgres(root / "postgres", cleanup_mode="delete")
     try:
-        _, url = await fresh_database(admin_url)
+        _, url = await fresh_database(admin_url, durable=True)
         await asyncio.to_thread(upgrade_to_head, url)
         settings = Settings(
             database_url=url.render_as_string(hide_password=False),

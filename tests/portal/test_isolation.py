@@ -11,11 +11,11 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crm_api.app import create_app
+from tests.contract import PATHS
 from tests.factories import Workspace, make_member, make_product
 from tests.portal.conftest import Customer, sign_up
 
-_PATHS: dict[str, dict[str, Any]] = create_app().openapi()["paths"]
+_PATHS = PATHS
 _PORTAL = [
     (path, method.upper())
     for path, operations in _PATHS.items()

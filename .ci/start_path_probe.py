@@ -1,0 +1,189 @@
+"""The README's start path, as a user takes it: serve, readiness, a workspace, a call, a webhook.
+
+Run by `.ci/start-path` with the interpreter of a fresh venv that holds only what the README's
+start command installs, from the project's root. It uses the standard library, plus
+`standardwebhooks` (a runtime dependency) to check the delivered signature.
+
+    python start_path_probe.py BIN_DIR WORK_DIR
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook
+
+READY_SECONDS = 300  # a cold start on a loaded 2-core machine: initdb, migrations, imports
+DELIVERY_SECONDS = 60
+STOP_SECONDS = 60
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def call(
+    base: str, method: str, path: str, key: str | None = None, body: Any = None
+) -> tuple[int, dict[str, str], Any]:
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            raw = response.read()
+            return response.status, dict(response.headers), json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        return error.code, dict(error.headers), json.loads(raw) if raw else None
+
+
+class Receiver(ThreadingHTTPServer):
+    """A partner's webhook receiver on loopback: keeps what it is sent, answers 204."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), ReceiverHandler)
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.arrived = threading.Event()
+
+
+class ReceiverHandler(BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.server.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+        self.server.arrived.set()
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def step(message: str) -> None:
+    print(f"-- {message}", flush=True)
+
+
+def wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"crm-api serve exited with {server.returncode} before /readyz")
+        try:
+            if call(base, "GET", "/readyz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"/readyz did not answer 200 within {READY_SECONDS} s")
+
+
+def run(bin_dir: Path, work: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    data_dir = work / "data"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CRM_")}
+    env.update(
+        CRM_DATA_DIR=str(data_dir),
+        CRM_PORT=str(port),
+        # The receiver is on loopback, which webhooks may not reach unless allowed.
+        CRM_WEBHOOK_ALLOWED_NETWORKS='["127.0.0.0/8"]',
+        CRM_WORKER_POLL_SECONDS="0.2",
+    )
+    crm_api = str(bin_dir / "crm-api")
+    receiver = Receiver()
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    log = (work / "serve.log").open("wb")
+    started = time.monotonic()
+    step("crm-api serve")
+    server = subprocess.Popen([crm_api, "serve"], env=env, stdout=log, stderr=log)  # noqa: S603
+    try:
+        wait_ready(base, server)
+        step(f"/readyz answered 200 after {time.monotonic() - started:.1f} s")
+
+        # As the README's first steps: create a workspace beside the running service.
+        made = subprocess.run(  # noqa: S603
+            [crm_api, "create-workspace", "Start path"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=READY_SECONDS,
+            check=False,
+        )
+        if made.returncode != 0:
+            raise SystemExit(f"crm-api create-workspace failed:\n{made.stderr}")
+        key = made.stdout.strip().splitlines()[-1]
+        step("workspace created")
+
+        status, _, body = call(base, "GET", "/v1/workspace", key)
+        assert status == 200 and body["name"] == "Start path", (status, body)
+        status, _, body = call(base, "GET", "/v1/contacts")
+        assert status == 401, (status, body)
+        step("authenticated call answered 200, unauthenticated 401")
+
+        receiver_url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks"
+        status, _, endpoint = call(
+            base,
+            "POST",
+            "/v1/webhook-endpoints",
+            key,
+            {"url": receiver_url, "event_types": ["contact.created"]},
+        )
+        assert status == 201, (status, endpoint)
+        status, _, contact = call(
+            base, "POST", "/v1/contacts", key, {"first_name": "Ada", "email": "ada@example.com"}
+        )
+        assert status == 201, (status, contact)
+        if not receiver.arrived.wait(DELIVERY_SECONDS):
+            raise SystemExit(f"no webhook reached the receiver within {DELIVERY_SECONDS} s")
+        headers, payload = receiver.received[0]
+        Webhook(endpoint["secret"]).verify(payload, headers)
+        event = json.loads(payload)
+        assert event["type"] == "contact.created", event
+        assert event["resource_id"] == contact["id"], event
+        step("webhook delivered to the receiver on loopback, signature verified")
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            code = server.wait(STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+            raise SystemExit(f"crm-api serve did not stop within {STOP_SECONDS} s of SIGINT")
+        finally:
+            receiver.shutdown()
+            log.close()
+    if code != 0:
+        raise SystemExit(f"crm-api serve exited with {code} after SIGINT")
+    step("stopped cleanly")
+
+    if (data_dir / "postgres" / "postmaster.pid").exists():
+        raise SystemExit("the embedded PostgreSQL is still running after crm-api serve stopped")
+    left = subprocess.run(  # noqa: S603
+        ["pgrep", "-f", str(data_dir)],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    if left:
+        raise SystemExit(f"processes left behind: {left}")
+    step("no server process left behind")
+
+
+if __name__ == "__main__":
+    run(Path(sys.argv[1]), Path(sys.argv[2]))
