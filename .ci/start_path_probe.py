@@ -1,10 +1,9 @@
 """The README's start path, as a user takes it: serve, readiness, a workspace, a call, a webhook.
 
-Run by `.ci/start-path` with the interpreter of a fresh venv that holds only what the README's
-start command installs, from the project's root. It uses the standard library, plus
-`standardwebhooks` (a runtime dependency) to check the delivered signature.
-
-    python start_path_probe.py BIN_DIR WORK_DIR
+Run by `.ci/start-path` from the root of a copy of the project, with `.venv/bin/python` of the
+fresh venv that the README's start command made there. It uses the standard library, plus
+`standardwebhooks` (a runtime dependency) to check the delivered signature. The service keeps its
+data where a user's would be, in `./.crm-data`; its log goes to `../serve.log`.
 """
 
 import json
@@ -42,7 +41,8 @@ def call(
     if key:
         headers["Authorization"] = f"Bearer {key}"
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    # An http:// URL on loopback that this script made.
+    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
             raw = response.read()
@@ -75,6 +75,11 @@ class ReceiverHandler(BaseHTTPRequestHandler):
         pass
 
 
+def expect(condition: bool, failure: object) -> None:
+    if not condition:
+        raise SystemExit(f"start path: unexpected {failure!r}")
+
+
 def step(message: str) -> None:
     print(f"-- {message}", flush=True)
 
@@ -93,22 +98,23 @@ def wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"/readyz did not answer 200 within {READY_SECONDS} s")
 
 
-def run(bin_dir: Path, work: Path) -> None:
+def run() -> None:
+    # Stopped from outside (CI stopping early): stop the service on the way out, as below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    data_dir = work / "data"
+    data_dir = Path(".crm-data").resolve()
     env = {key: value for key, value in os.environ.items() if not key.startswith("CRM_")}
     env.update(
-        CRM_DATA_DIR=str(data_dir),
         CRM_PORT=str(port),
         # The receiver is on loopback, which webhooks may not reach unless allowed.
         CRM_WEBHOOK_ALLOWED_NETWORKS='["127.0.0.0/8"]',
         CRM_WORKER_POLL_SECONDS="0.2",
     )
-    crm_api = str(bin_dir / "crm-api")
+    crm_api = str(Path(".venv/bin/crm-api").resolve())
     receiver = Receiver()
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    log = (work / "serve.log").open("wb")
+    log = Path("../serve.log").open("wb")  # noqa: SIM115 - closed once the service has stopped
     started = time.monotonic()
     step("crm-api serve")
     server = subprocess.Popen([crm_api, "serve"], env=env, stdout=log, stderr=log)  # noqa: S603
@@ -131,9 +137,9 @@ def run(bin_dir: Path, work: Path) -> None:
         step("workspace created")
 
         status, _, body = call(base, "GET", "/v1/workspace", key)
-        assert status == 200 and body["name"] == "Start path", (status, body)
+        expect(status == 200 and body["name"] == "Start path", (status, body))
         status, _, body = call(base, "GET", "/v1/contacts")
-        assert status == 401, (status, body)
+        expect(status == 401, (status, body))
         step("authenticated call answered 200, unauthenticated 401")
 
         receiver_url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks"
@@ -144,27 +150,27 @@ def run(bin_dir: Path, work: Path) -> None:
             key,
             {"url": receiver_url, "event_types": ["contact.created"]},
         )
-        assert status == 201, (status, endpoint)
+        expect(status == 201, (status, endpoint))
         status, _, contact = call(
             base, "POST", "/v1/contacts", key, {"first_name": "Ada", "email": "ada@example.com"}
         )
-        assert status == 201, (status, contact)
+        expect(status == 201, (status, contact))
         if not receiver.arrived.wait(DELIVERY_SECONDS):
             raise SystemExit(f"no webhook reached the receiver within {DELIVERY_SECONDS} s")
         headers, payload = receiver.received[0]
         Webhook(endpoint["secret"]).verify(payload, headers)
         event = json.loads(payload)
-        assert event["type"] == "contact.created", event
-        assert event["resource_id"] == contact["id"], event
+        expect(event["type"] == "contact.created", event)
+        expect(event["resource_id"] == contact["id"], event)
         step("webhook delivered to the receiver on loopback, signature verified")
     finally:
         server.send_signal(signal.SIGINT)
         try:
             code = server.wait(STOP_SECONDS)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as late:
             server.kill()
             server.wait()
-            raise SystemExit(f"crm-api serve did not stop within {STOP_SECONDS} s of SIGINT")
+            raise SystemExit(f"crm-api serve did not stop within {STOP_SECONDS} s") from late
         finally:
             receiver.shutdown()
             log.close()
@@ -186,4 +192,4 @@ def run(bin_dir: Path, work: Path) -> None:
 
 
 if __name__ == "__main__":
-    run(Path(sys.argv[1]), Path(sys.argv[2]))
+    run()
