@@ -30,12 +30,13 @@ def _stop_immediately(server: Any) -> None:
 
 
 def _assert_quick_503s(responses: list[tuple[Response, float]]) -> None:
-    """Each answered during the outage: a 503 problem with Retry-After, within 3 seconds."""
+    """Each answered during the outage: a 503 problem with Retry-After, quickly: well before a
+    pool's 30 s wait, with room for a loaded machine above the 2 s connect timeout."""
     for response, seconds in responses:
         assert response.status_code == 503, response.text
         assert response.headers["content-type"] == "application/problem+json"
         assert response.headers["retry-after"]
-        assert seconds < 3
+        assert seconds < 8
 
 
 async def _stored(engine: AsyncEngine, workspace_id: object) -> dict[str, set[str]]:

@@ -85,7 +85,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 @pytest_asyncio.fixture
 async def hook_settings(settings: Settings) -> Settings:
     return settings.model_copy(
-        update={"webhook_allowed_networks": ["127.0.0.0/8"], "webhook_timeout_seconds": 2.0}
+        update={"webhook_allowed_networks": ["127.0.0.0/8"], "webhook_timeout_seconds": 5.0}
     )
 
 

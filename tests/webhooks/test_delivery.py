@@ -144,7 +144,7 @@ async def test_a_rolled_back_change_emits_nothing(
 async def test_retries_after_500_and_timeout_then_succeeds(
     hook_client: httpx.AsyncClient, hooked: Workspace, receiver: Receiver, deliver: Deliver
 ) -> None:
-    receiver.reply("flaky", Reply(500), Reply(200, delay=4.0))
+    receiver.reply("flaky", Reply(500), Reply(200, delay=8.0))
     endpoint = await _endpoint(hook_client, hooked, receiver.url("flaky"), "contact.created")
     await make_contact(hook_client, hooked)
     await deliver()
@@ -153,7 +153,7 @@ async def test_retries_after_500_and_timeout_then_succeeds(
     await deliver()  # the retry waits about 5 s
     assert len(receiver.got("flaky")) == 1
     with _later(seconds=6):
-        await deliver()  # times out after 2 s
+        await deliver()  # times out after 5 s
     with _later(minutes=6):
         await deliver()
     [delivery] = await _deliveries(hook_client, hooked, endpoint)
