@@ -39,9 +39,9 @@ async def create_api_key(
     session: AsyncSession, principal: Principal, data: ApiKeyCreate
 ) -> ApiKeyCreated:
     created = await issue_api_key(session, principal.workspace_id, data)
-    record_event(
-        session, principal, "api_key.created", created.id, ApiKeyRead.model_validate(created)
-    )
+    # The event shows the key as any reader of it may see it: without its secret.
+    shown = ApiKeyRead.model_validate(created.model_dump(exclude={"secret"}))
+    record_event(session, principal, "api_key.created", created.id, shown)
     return created
 
 

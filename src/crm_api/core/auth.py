@@ -80,6 +80,11 @@ class Principal:
             raise Forbidden(f"This API key lacks the '{scope}' scope.", missing_scope=scope.value)
 
 
+# Fields whose value is a secret shown once to its creator (an API key, a webhook signing secret,
+# a portal token): never kept in an event, an audit entry or a replayable response.
+SHOWN_ONCE = frozenset({"secret", "token", "access_token", "refresh_token", "password"})
+
+
 @dataclass(frozen=True, slots=True)
 class NewSecret:
     token: str
@@ -198,4 +203,6 @@ def require(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
         return principal
 
     dependency.__name__ = f"require_{scope.name}"
+    # Read by CRMRoute: an Idempotency-Key replay passes the same scope checks as the operation.
+    dependency.required_scope = scope  # type: ignore[attr-defined]
     return dependency

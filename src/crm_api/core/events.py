@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_api.core.auth import Principal
+from crm_api.core.auth import SHOWN_ONCE, Principal
 from crm_api.core.ids import new_id
 from crm_api.models import AuditEntry, Event
 from crm_api.models.base import utcnow
@@ -25,6 +25,9 @@ def record_event(
     event_id: uuid.UUID | None = None,
 ) -> None:
     data = resource.model_dump(mode="json")
+    if not SHOWN_ONCE.isdisjoint(data):
+        # A secret shown once to its creator would reach every events:read key and webhook.
+        raise TypeError(f"{type(resource).__name__} carries a secret; events must not.")
     now = utcnow()
     resource_type = event_type.split(".", 1)[0]
     event = Event(

@@ -7,13 +7,15 @@ bodies that are not JSON (415) before anything runs; uploads take multipart/form
 """
 
 from collections.abc import Callable, Coroutine
-from typing import Any, ClassVar
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response, params
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from crm_api.core.auth import Scope
 from crm_api.core.errors import UnsupportedMediaType, problem_responses
-from crm_api.core.idempotency import claim_idempotency_key, store_response
+from crm_api.core.idempotency import IdempotencyDependency, api_key_claim, store_response
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -27,18 +29,34 @@ def _is_json(content_type: str) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 
 
+def required_scopes(dependant: Dependant) -> set[Scope]:
+    """Every scope that the operation's dependencies require (see core.auth.require)."""
+    scopes: set[Scope] = set()
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        scope = getattr(current.call, "required_scope", None)
+        if scope is not None:
+            scopes.add(scope)
+        pending.extend(current.dependencies)
+    return scopes
+
+
 class CRMRoute(APIRoute):
-    # What claims a POST's Idempotency-Key: the API key's workspace here; portal routes scope
-    # keys to the customer, and sign-in routes take none.
-    idempotency: ClassVar[tuple[Callable[..., Any], ...]] = (claim_idempotency_key,)
+    @classmethod
+    def idempotency_claim(cls, scopes: set[Scope]) -> IdempotencyDependency | None:
+        """What claims a POST's Idempotency-Key, given the scopes the operation requires: the API
+        key's claim here; portal routes scope keys to the customer, sign-in routes take none."""
+        return api_key_claim(scopes)
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if "POST" in (kwargs.get("methods") or ()):
-            kwargs["dependencies"] = [
-                *(kwargs.get("dependencies") or ()),
-                *(Depends(claim) for claim in self.idempotency),
-            ]
+        # Filled once FastAPI has read the operation's dependencies, before any request.
+        scopes: set[Scope] = set()
+        claim = self.idempotency_claim(scopes)
+        if "POST" in (kwargs.get("methods") or ()) and claim is not None:
+            kwargs["dependencies"] = [*(kwargs.get("dependencies") or ()), Depends(claim)]
         super().__init__(path, endpoint, **kwargs)
+        scopes.update(required_scopes(self.dependant))
         # An upload (File / Form parameters) takes multipart/form-data instead of JSON.
         self.takes_form = any(
             isinstance(param.field_info, params.Form) for param in self.dependant.body_params

@@ -1,6 +1,9 @@
 """The email outbox: a message is a row written in the transaction that wants it sent (an
 invitation is never lost to a crash, nor sent for a rolled-back change), and the worker sends
-due rows over SMTP when `CRM_SMTP_HOST` is set, or writes them to the log otherwise.
+due rows over SMTP when `CRM_SMTP_HOST` is set, or otherwise appends them to a local mailbox
+file, `<CRM_DATA_DIR>/mail.mbox`, for development. Never to the log: a body can carry a working
+sign-in link, and an address is personal data. A body is kept only until it is sent (or finally
+fails): then it is blanked, so no link outlives its delivery in the database.
 
 Sending claims rows with `FOR UPDATE SKIP LOCKED`, so several workers never send one twice; a
 failed send is retried with backoff, then marked failed.
@@ -8,6 +11,7 @@ failed send is retried with backoff, then marked failed.
 
 import asyncio
 import logging
+import mailbox
 import smtplib
 import uuid
 from datetime import timedelta
@@ -44,12 +48,29 @@ def queue_email(
     return message
 
 
-def _send_smtp(settings: Settings, message: EmailMessage) -> None:
+def _mime(settings: Settings, message: EmailMessage) -> MimeMessage:
     mime = MimeMessage()
     mime["From"] = settings.smtp_from
     mime["To"] = message.to_address
     mime["Subject"] = message.subject
     mime.set_content(message.body)
+    return mime
+
+
+def _append_to_mailbox(settings: Settings, message: EmailMessage) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    box = mailbox.mbox(settings.data_dir / "mail.mbox")
+    try:
+        box.lock()
+        box.add(_mime(settings, message))
+        box.flush()
+    finally:
+        box.unlock()
+        box.close()
+
+
+def _send_smtp(settings: Settings, message: EmailMessage) -> None:
+    mime = _mime(settings, message)
     assert settings.smtp_host is not None
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
         if settings.smtp_starttls:
@@ -78,19 +99,21 @@ async def send_due(sessionmaker: async_sessionmaker[AsyncSession], settings: Set
                 if settings.smtp_host:
                     await asyncio.to_thread(_send_smtp, settings, message)
                 else:
+                    await asyncio.to_thread(_append_to_mailbox, settings, message)
                     log.info(
-                        "email (no CRM_SMTP_HOST): to %s: %s\n%s",
-                        message.to_address,
-                        message.subject,
-                        message.body,
+                        "email %s (no CRM_SMTP_HOST) written to %s",
+                        message.id,
+                        settings.data_dir / "mail.mbox",
                     )
             except (OSError, smtplib.SMTPException) as error:
                 message.last_error = str(error)[:2000]
                 if message.attempts >= MAX_ATTEMPTS:
                     message.status = "failed"
+                    message.body = ""
                 else:
                     message.next_attempt_at = now + timedelta(minutes=2**message.attempts)
                 continue
             message.status = "sent"
             message.sent_at = utcnow()
+            message.body = ""
         return len(messages)
