@@ -254,13 +254,46 @@ async def test_another_workspaces_record_is_not_found(
     assert owner.status_code != 404, owner.text
 
 
+async def _duplicate_contacts(client: AsyncClient, owner: Workspace) -> str:
+    phone = [{"number": "+44 20 7946 0958"}]
+    first = await make_contact(client, owner, email="dup-a@example.com", phones=phone)
+    await make_contact(client, owner, email="dup-b@example.com", phones=phone)
+    return str(first["id"])
+
+
+async def _duplicate_companies(client: AsyncClient, owner: Workspace) -> str:
+    first = await make_company(client, owner, name="Initech Corporation", domain="initech.example")
+    await make_company(client, owner, name="Initech Corporation Ltd", domain="initech-ltd.example")
+    return str(first["id"])
+
+
+async def _rfm_score(client: AsyncClient, owner: Workspace) -> str:
+    order = await make_order(client, owner, status="paid")
+    computed = await client.post("/v1/rfm/compute", headers=owner.headers)
+    assert computed.status_code == 200, computed.text
+    return str(order["contact_id"])
+
+
+# Lists whose records the factories above do not make.
+_LIST_SEEDS: dict[str, Factory] = {
+    "/v1/contacts/duplicates": _duplicate_contacts,
+    "/v1/companies/duplicates": _duplicate_companies,
+    "/v1/rfm": _rfm_score,
+}
+
+
 @pytest.mark.parametrize("path", _LISTS)
 async def test_lists_never_show_another_workspaces_records(
     client: AsyncClient, workspace: Workspace, other_workspace: Workspace, path: str
 ) -> None:
     foreign_ids = [await factory(client, other_workspace) for factory in FACTORIES.values()]
+    foreign_ids.append(str(other_workspace.id))
+    if path in _LIST_SEEDS:
+        foreign_ids.append(await _LIST_SEEDS[path](client, other_workspace))
     response = await client.get(path, headers=workspace.headers)
     assert response.status_code == 200, response.text
     assert not any(foreign_id in response.text for foreign_id in foreign_ids)
     owner_view = await client.get(path, headers=other_workspace.headers)
     assert owner_view.status_code == 200
+    # The owner sees them, so their absence above is about tenancy, not an empty list.
+    assert any(foreign_id in owner_view.text for foreign_id in foreign_ids), owner_view.text

@@ -35,6 +35,7 @@ class Holdings:
     customer: Customer
     ticket_id: str
     order_id: str
+    product_id: str  # the workspace's catalogue, which every customer of it sees
 
     def ids(self) -> dict[str, str]:
         return {"ticket_id": self.ticket_id, "order_id": self.order_id}
@@ -60,7 +61,11 @@ async def _holdings(
         headers=workspace.headers,
     )
     assert note.status_code == 201
-    return Holdings(customer, ticket.json()["id"], order.json()["id"])
+    consented = await client.patch(
+        "/v1/portal/consents", json={"email": True}, headers=customer.headers
+    )
+    assert consented.status_code == 200, consented.text
+    return Holdings(customer, ticket.json()["id"], order.json()["id"], product["id"])
 
 
 @pytest.fixture
@@ -120,6 +125,12 @@ async def test_lists_and_reads_show_only_the_customers_own_records(
     response = await client.get(path, headers=me.customer.headers)
     assert response.status_code == 200, response.text
     assert not any(value in response.text for value in foreign), path
+    # The customer's own records are there, so the absence above is not an empty answer.
+    if path == "/v1/portal/consents":  # per channel, no ids: the consent given in _holdings
+        assert response.json()["email"]["granted"] is True
+    else:
+        own = [*me.ids().values(), me.customer.contact["id"], me.customer.email, me.product_id]
+        assert any(value in response.text for value in own), response.text
     assert SECRET not in response.text
 
 
@@ -140,7 +151,7 @@ async def test_filters_and_cursors_stay_inside(
     )
     assert mine.status_code == 200
     assert neighbour.ticket_id not in mine.text
-    assert all(t["requester_id"] == me.customer.contact["id"] for t in mine.json()["data"])
+    assert [t["id"] for t in mine.json()["data"]] == [me.ticket_id]  # mine, and only mine
     # Filters are the customer's own only: staff filters are refused, not widened.
     for query in (
         f"requester_id={neighbour.customer.contact['id']}",

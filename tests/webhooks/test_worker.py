@@ -57,6 +57,11 @@ async def test_events_past_retention_and_old_idempotency_keys_are_purged(
         )
         assert response.status_code == 201
     recent = await make_contact(hook_client, hooked, email="new@example.com")
+    async with hook_app.state.sessionmaker() as session:
+        stored = await session.scalar(
+            select(func.count()).where(IdempotencyKey.workspace_id == hooked.id)
+        )
+    assert stored == 1  # so that none being left below is the purge's doing
     await purge_expired(hook_app.state.sessionmaker, hook_settings)
     async with hook_app.state.sessionmaker() as session:
         kept = await session.scalars(
