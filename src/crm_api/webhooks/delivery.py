@@ -138,6 +138,53 @@ class RefusedDestination(Exception):
     pass
 
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Ranges of IANA's special-purpose registries that are not globally reachable, and that this
+# Python's `ipaddress` does not (yet) count as such.
+_NOT_GLOBAL = tuple(
+    ipaddress.ip_network(network)
+    for network in ("64:ff9b:1::/48", "3fff::/20", "5f00::/16", "192.88.99.0/24")
+)
+# IPv6 addresses whose last 32 bits are an IPv4 address that the traffic ends up at: NAT64
+# (RFC 6052, RFC 8215) and the deprecated IPv4-compatible form (::a.b.c.d).
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def embedded_ipv4(address: IPAddress) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (mapped, 6to4, Teredo, NAT64, compatible)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    found = [
+        embedded
+        for embedded in (address.ipv4_mapped, address.sixtofour, *(address.teredo or ()))
+        if embedded is not None
+    ]
+    translated = any(address in network for network in _NAT64)
+    compatible = address in _COMPATIBLE and int(address) > 1  # :: and ::1 are refused as such
+    if translated or compatible:
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
+def _public(address: IPAddress) -> bool:
+    return (
+        address.is_global
+        and not address.is_multicast
+        and not any(address in network for network in _NOT_GLOBAL)
+    )
+
+
+def _reachable(address: IPAddress, allowed: list[IPNetwork]) -> bool:
+    """Whether a webhook may go to ``address``: it, and every IPv4 address it embeds, is public
+    or inside an allowed network."""
+    return all(
+        any(candidate in network for network in allowed) or _public(candidate)
+        for candidate in (address, *embedded_ipv4(address))
+    )
+
+
 async def check_destination(url: str, allowed: list[str]) -> str:
     """Refuse private, loopback, link-local and other non-public addresses (as resolved now)
     unless they fall in an allowed network. Returns the address checked, which the request
@@ -154,9 +201,7 @@ async def check_destination(url: str, allowed: list[str]) -> str:
     networks = [ipaddress.ip_network(network, strict=False) for network in allowed]
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
-        if any(address in network for network in networks):
-            continue
-        if not address.is_global or address.is_multicast:
+        if not _reachable(address, networks):
             raise RefusedDestination(f"{host} resolves to a non-public address ({address})")
     if not infos:
         raise RefusedDestination(f"{host} has no address")
