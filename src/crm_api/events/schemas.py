@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from crm_api.core.pagination import ListParams
+from crm_api.core.pagination import ListParams, Page
 from crm_api.core.schemas import IsoDateTime, ReadSchema
 
 
@@ -24,9 +24,20 @@ class EventRead(ReadSchema):
     actor_id: uuid.UUID | None
 
 
+class EventPage(Page[EventRead]):
+    next_cursor: str | None = Field(
+        description="Oldest first: where to resume, on every page, the last one included (null "
+        "only when nothing was ever served). Newest first: the next page's cursor, null on the "
+        "last page."
+    )
+    has_more: bool = Field(description="Whether more events were ready when this page was read.")
+
+
 class EventListParams(ListParams):
     sort: Literal["occurred_at", "-occurred_at"] = Field(
-        default="occurred_at", description="Oldest first (for catching up) or newest first."
+        default="occurred_at",
+        description="Oldest first, for catching up: every event exactly once, in the order of "
+        "its position, served once no earlier one can still appear. Or newest first, to browse.",
     )
     type: list[str] | None = Field(default=None, description="Event types, e.g. contact.created.")
     resource_type: str | None = None

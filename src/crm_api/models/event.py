@@ -2,11 +2,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, String
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_api.models.base import Base, WorkspaceScoped, utcnow
+
+# The writing transaction's id (xid8, which never wraps around) as a bigint.
+CURRENT_TX_ID = "(pg_current_xact_id())::text::bigint"
 
 
 class Event(WorkspaceScoped, Base):
@@ -22,8 +25,16 @@ class Event(WorkspaceScoped, Base):
     previous: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     actor_type: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[uuid.UUID | None]
+    # Where a reader following cursors finds the event: (tx_id, position). tx_id is the writing
+    # transaction's id; a reader serves only events of transactions older than the oldest still
+    # running (pg_snapshot_xmin), so no event can later appear before one already served.
+    tx_id: Mapped[int] = mapped_column(BigInteger, server_default=text(CURRENT_TX_ID))
+    position: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("nextval('events_position_seq')")
+    )
 
     __table_args__ = (
+        Index("ix_events_position", "workspace_id", "tx_id", "position"),
         Index("ix_events_occurred_at", "workspace_id", "occurred_at", "id"),
         Index("ix_events_type", "workspace_id", "type", "id"),
         Index("ix_events_resource", "workspace_id", "resource_id", "id"),
