@@ -1,6 +1,7 @@
 """Hostile input gets a clear 4xx and writes nothing: deep nesting, huge strings, invalid UTF-8,
 NUL characters, out-of-range numbers, and SQL metacharacters in every list parameter."""
 
+import json
 from typing import Any
 
 import pytest
@@ -201,3 +202,61 @@ async def test_values_of_another_json_type_are_422(
     client: AsyncClient, workspace: Workspace, path: str, body: dict[str, Any], field: str
 ) -> None:
     assert_problem(await client.post(path, json=body, headers=workspace.headers), 422, field=field)
+
+
+LONE = "caf\ud800"  # a lone UTF-16 surrogate: valid JSON ("\ud800"), no character at all
+
+
+def _json(workspace: Workspace) -> dict[str, str]:
+    # Bodies go as JSON's ASCII escapes, as a client in any language may send them.
+    return {**workspace.headers, "Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        (
+            "POST",
+            "/v1/contacts",
+            {"first_name": "A", "custom_fields": {"k": LONE}},
+            "custom_fields",
+        ),
+        ("POST", "/v1/contacts", {"first_name": LONE}, "first_name"),
+        ("POST", "/v1/contacts", {"first_name": "A", "address": {"city": LONE}}, "address"),
+        ("POST", "/v1/companies", {"name": "A", "custom_fields": {LONE: 1}}, "custom_fields"),
+        ("POST", "/v1/deals", {"name": "A", "custom_fields": {"k": [LONE]}}, "custom_fields"),
+        ("POST", "/v1/tickets", {"subject": "A", "custom_fields": {"k": LONE}}, "custom_fields"),
+        ("POST", "/v1/contacts/upsert", {"email": "u@example.com", "last_name": LONE}, "last_name"),
+    ],
+)
+async def test_lone_surrogates_are_422_and_nothing_is_written(
+    client: AsyncClient,
+    connection: AsyncConnection,
+    workspace: Workspace,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    before = await _counts(connection, workspace)
+    response = await client.request(
+        method, path, content=json.dumps(body), headers=_json(workspace)
+    )
+    assert_problem(response, 422, field=field)
+    assert await _counts(connection, workspace) == before
+
+
+async def test_a_lone_surrogate_fails_its_batch_item_only(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    items = [{"first_name": "Fine"}, {"first_name": "Bad", "custom_fields": {"k": LONE}}]
+    response = await client.post(
+        "/v1/contacts/batch",
+        content=json.dumps({"operation": "create", "items": items}),
+        headers=_json(workspace),
+    )
+    assert response.status_code < 500, response.text
+    if response.status_code == 200:
+        assert response.json()["succeeded"] == 1
+    else:
+        assert_problem(response, 422)

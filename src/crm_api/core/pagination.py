@@ -18,7 +18,7 @@ from sqlalchemy import DateTime, Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from crm_api.core.errors import invalid_field
-from crm_api.core.schemas import reject_nul
+from crm_api.core.schemas import reject_unstorable
 
 T = TypeVar("T")
 Row = TypeVar("Row")
@@ -45,12 +45,12 @@ class ListParams(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        return reject_nul(value)
+    def _storable(cls, value: Any) -> Any:
+        return reject_unstorable(value)
 
     @model_validator(mode="after")
-    def _no_nul_in_extra_parameters(self) -> Self:
-        reject_nul(self.model_extra or {})
+    def _storable_extra_parameters(self) -> Self:
+        reject_unstorable(self.model_extra or {})
         return self
 
 

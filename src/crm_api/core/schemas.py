@@ -18,18 +18,25 @@ from pydantic import (
 )
 
 
-def reject_nul(value: Any) -> Any:
-    """PostgreSQL text cannot hold NUL: refuse it as invalid input instead of failing later."""
+def reject_unstorable(value: Any) -> Any:
+    """PostgreSQL text holds neither NUL nor a lone UTF-16 surrogate (JSON's "\\ud800", which
+    is no character at all): refuse both as invalid input instead of failing later."""
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                "must be valid Unicode text: it holds a lone surrogate (such as \\ud800)"
+            ) from exc
     elif isinstance(value, dict):
         for key, item in value.items():
-            reject_nul(key)
-            reject_nul(item)
+            reject_unstorable(key)
+            reject_unstorable(item)
     elif isinstance(value, list | tuple):
         for item in value:
-            reject_nul(item)
+            reject_unstorable(item)
     return value
 
 
@@ -55,8 +62,8 @@ class InputSchema(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        return reject_nul(value)
+    def _storable(cls, value: Any) -> Any:
+        return reject_unstorable(value)
 
 
 def _iso_8601_only(value: object) -> object:
