@@ -33,7 +33,12 @@ async def _run(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         CRM_API, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    out, err = await asyncio.wait_for(process.communicate(), START_SECONDS)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), START_SECONDS)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
@@ -59,7 +64,9 @@ async def _wait_ready(http: AsyncClient, process: asyncio.subprocess.Process) ->
     raise AssertionError(f"crm-api serve was not ready within {START_SECONDS} s; see its log")
 
 
-async def _serve_until_ready(env: dict[str, str], log: Path) -> dict[str, int]:
+async def _serve_until_ready(
+    env: dict[str, str], log: Path, stop: signal.Signals = signal.SIGINT
+) -> dict[str, int]:
     """Start `crm-api serve`, wait until /readyz answers, probe it, stop it; return statuses."""
     port = _free_port()
     with log.open("wb") as stderr:
@@ -74,7 +81,7 @@ async def _serve_until_ready(env: dict[str, str], log: Path) -> dict[str, int]:
                     for path in ("/readyz", "/docs", "/openapi.json", "/v1/contacts")
                 }
         finally:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(stop)
             try:
                 await asyncio.wait_for(process.wait(), 60)
             except TimeoutError:
@@ -112,10 +119,11 @@ async def test_serve_on_a_configured_database(settings: Settings, tmp_path: Path
 
 async def test_serve_starts_an_embedded_database_when_none_is_configured(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    statuses = await _serve_until_ready(_environment(CRM_DATA_DIR=str(data)), tmp_path / "s.log")
+    env = _environment(CRM_DATA_DIR=str(data))
+    statuses = await _serve_until_ready(env, tmp_path / "s.log", stop=signal.SIGTERM)
     assert statuses["/readyz"] == 200
     assert (data / "postgres" / "PG_VERSION").exists()
-    # Stopping the service stops its server too.
+    # Stopping the service (SIGTERM, as systemd or a container runtime does) stops its server.
     assert not (data / "postgres" / "postmaster.pid").exists()
 
 
@@ -256,7 +264,11 @@ async def test_an_import_interrupted_by_a_restart_completes_afterwards(
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)
-            await process.wait()
+            try:
+                await asyncio.wait_for(process.wait(), 60)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
     assert (job["status"], job["rows_done"], job["created"], job["failed"]) == (
         "succeeded",
         rows,

