@@ -10,11 +10,12 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import DateTime, Select, tuple_
+from sqlalchemy import Date, DateTime, Float, Integer, Numeric, Select, String, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from crm_api.core.errors import invalid_field
@@ -71,8 +72,10 @@ def parse_sort(value: str, allowed: Mapping[str, InstrumentedAttribute[Any]]) ->
 
 
 def encode_cursor(sort: Sort, value: Any, row_id: uuid.UUID) -> str:
-    if isinstance(value, datetime):
+    if isinstance(value, date):  # datetimes too
         value = value.isoformat()
+    elif isinstance(value, Decimal):
+        value = str(value)
     raw = json.dumps([sort.field, sort.descending, value, str(row_id)], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -83,11 +86,40 @@ def decode_cursor(cursor: str, sort: Sort) -> tuple[Any, uuid.UUID]:
         field, descending, value, row_id = json.loads(base64.urlsafe_b64decode(padded))
         if field != sort.field or descending != sort.descending:
             raise invalid_field(["query", "cursor"], "the cursor belongs to another sort order")
-        if isinstance(sort.column.type, DateTime):
-            value = datetime.fromisoformat(value)
-        return value, uuid.UUID(row_id)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        return _sort_value(sort.column.type, value), uuid.UUID(row_id)
+    except (ValueError, TypeError, InvalidOperation, binascii.Error) as exc:
         raise invalid_field(["query", "cursor"], "the cursor is not valid") from exc
+
+
+def _sort_value(column_type: Any, value: Any) -> Any:
+    """A cursor's sort value as its column's type, or TypeError/ValueError when it is not one."""
+    if value is None:
+        return None
+    if isinstance(column_type, DateTime):
+        return datetime.fromisoformat(_of(value, str))
+    if isinstance(column_type, Date):
+        return date.fromisoformat(_of(value, str))
+    if isinstance(column_type, Float):
+        return float(_of(value, int | float))
+    if isinstance(column_type, Numeric):
+        number = Decimal(_of(value, str))
+        if not number.is_finite():
+            raise ValueError("not a finite number")
+        return number
+    if isinstance(column_type, Integer):
+        number = _of(value, int)
+        if not -(2**63) <= number < 2**63:
+            raise ValueError("out of range")
+        return number
+    if isinstance(column_type, String):
+        return _of(value, str)
+    return value
+
+
+def _of(value: Any, kind: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(f"expected {kind}, got {type(value).__name__}")
+    return value
 
 
 def paginate(
