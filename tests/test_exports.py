@@ -146,3 +146,20 @@ async def test_events_and_the_audit_log_export_with_their_filters(
     rows = list(csv.DictReader(io.StringIO(audit.text)))
     assert sorted(row["record_id"] for row in rows) == sorted(c["id"] for c in contacts)
     assert json.loads(rows[0]["changes"])["email"]["old"] is None
+
+
+async def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    # (Leading tabs and carriage returns, neutralised too, never get in: inputs are stripped.)
+    hostile = ['=HYPERLINK("http://evil.example")', "+1+2", "-2+3", "@SUM(A1)", "+44 20 7946"]
+    for number, value in enumerate(hostile):
+        await make_contact(client, workspace, email=f"h{number}@example.com", last_name=value)
+    await make_contact(client, workspace, email="n@example.com", last_name="-5", job_title="Ok")
+    exported = await client.get("/v1/contacts/export", headers=workspace.headers)
+    names = {row["email"]: row["last_name"] for row in csv.DictReader(io.StringIO(exported.text))}
+    for number, value in enumerate(hostile):
+        assert names[f"h{number}@example.com"] == "'" + value
+    assert names["n@example.com"] == "-5"  # a plain number is left as it is
+    lines = await client.get("/v1/contacts/export?format=jsonl", headers=workspace.headers)
+    assert {json.loads(line)["last_name"] for line in lines.text.splitlines()} >= set(hostile)

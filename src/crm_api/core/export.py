@@ -8,6 +8,7 @@ rows there are.
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Literal
 
@@ -42,12 +43,21 @@ def documented_export() -> dict[int | str, dict[str, Any]]:
     }
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such a
+# cell is written with a leading apostrophe, as OWASP recommends, unless it is a plain number.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
         return orjson.dumps(value).decode()
-    return str(value)
+    text = str(value)
+    if text.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def encode_rows(records: Sequence[BaseModel], fmt: Format, header: list[str] | None) -> bytes:
