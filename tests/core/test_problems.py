@@ -1,12 +1,16 @@
 """Every error status the API conventions name comes back as application/problem+json."""
 
+import logging
+
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm_api.core.config import Settings
+from crm_api.core.routing import crm_router
+from crm_api.core.session import SessionDep
 from crm_api.models import Contact, Event
 from tests.conftest import make_app
 from tests.factories import (
@@ -271,3 +275,44 @@ async def test_an_unexpected_error_is_a_500_problem_that_leaks_nothing(
     assert "secret internals" not in response.text
     assert problem["type"].endswith("internal-error")
     assert response.headers["x-request-id"] == "trace-500"
+
+
+@pytest.mark.parametrize(
+    ("condition", "sqlstate"),
+    [("deadlock_detected", "40P01"), ("serialization_failure", "40001")],
+)
+async def test_a_request_that_loses_a_race_is_a_503_to_retry_and_leaks_no_values(
+    engine: AsyncEngine,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    condition: str,
+    sqlstate: str,
+) -> None:
+    """What PostgreSQL answers to a deadlock or a serialization failure, raised where an
+    operation's own statement would be, with personal data among the statement's parameters."""
+    app = make_app(engine, settings)
+    router = crm_router("/race", "Tests")
+
+    @router.post("")
+    async def race(session: SessionDep) -> None:
+        await session.execute(
+            text(
+                "CREATE FUNCTION pg_temp.lose(email text) RETURNS void LANGUAGE plpgsql AS "
+                f"$$ BEGIN RAISE EXCEPTION 'lost' USING ERRCODE = '{condition}'; END $$"
+            )
+        )
+        await session.execute(
+            text("SELECT pg_temp.lose(:email)"), {"email": "ada.private@example.com"}
+        )
+
+    app.include_router(router)
+    caplog.set_level(logging.DEBUG)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+        workspace = await new_workspace(app, "Races")
+        response = await client.post("/race", json={}, headers=workspace.headers)
+    problem = assert_problem(response, 503)
+    assert "Retry" in problem["detail"]
+    assert response.headers["retry-after"] == "1"
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert sqlstate in logged
+    assert "ada.private@example.com" not in logged

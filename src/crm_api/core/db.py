@@ -48,6 +48,9 @@ def create_engine(url: str | URL, settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_connect_timeout_seconds,
+        # Statement parameters are personal data (names, emails, addresses): never in an error
+        # message, and so never in a log line, which erasure cannot reach.
+        hide_parameters=True,
         connect_args={
             "timeout": settings.db_connect_timeout_seconds,
             # No JIT: compiling a plan costs 50-350 ms, far more than the short queries of an

@@ -135,8 +135,20 @@ def _is_unavailable(exc: BaseException) -> bool:
     )
 
 
+# Serialization failure, deadlock, lock not available: the request lost a race with another and
+# was rolled back whole; the same request again will most likely pass.
+_TRANSIENT_SQLSTATES = ("40001", "40P01", "55P03")
+
+
 def unexpected_error(exc: BaseException) -> CRMError:
-    """A 503 when the database is unreachable; anything else is a bug, logged, and a 500."""
+    """A 503 when the database is unreachable or the request lost a race with a concurrent one
+    (deadlock, serialization failure); anything else is a bug, logged, and a 500."""
+    if _sqlstate(exc) in _TRANSIENT_SQLSTATES:
+        logger.warning("request rolled back by a concurrent one (SQLSTATE %s)", _sqlstate(exc))
+        return ServiceUnavailable(
+            "A concurrent request changed the same records; nothing was changed. Retry.",
+            headers={"Retry-After": "1"},
+        )
     if _is_unavailable(exc):
         logger.warning("database unavailable: %s", exc)
         return ServiceUnavailable(
