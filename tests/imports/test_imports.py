@@ -550,3 +550,14 @@ async def test_a_chunk_that_cannot_be_written_fails_the_job_and_says_so(
         "/v1/events", params={"type": "import.failed"}, headers=workspace.headers
     )
     assert [event["resource_id"] for event in failed.json()["data"]] == [job["id"]]
+
+
+async def test_a_cell_longer_than_the_csv_modules_default_limit_fails_its_row_only(
+    client: AsyncClient, app: FastAPI, settings: Settings, workspace: Workspace
+) -> None:
+    huge = "x" * 140_000
+    content = f"email,last_name\nlong@example.com,{huge}\nfine@example.com,Fine\n"
+    job = await imported(client, app, settings, workspace, content)
+    assert (job["status"], job["created"], job["failed"]) == ("succeeded", 1, 1)
+    errors = await errors_of(client, workspace, job)
+    assert errors[1][0]["loc"] == ["last_name"]

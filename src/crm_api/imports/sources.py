@@ -39,6 +39,12 @@ class Fields:
         return target in self.names or (target.startswith(CUSTOM) and len(target) > len(CUSTOM))
 
 
+# The csv module refuses a cell over 131,072 characters by default, with an error that would end
+# the whole job; the upload's own size limit bounds a cell instead, and a cell too long for its
+# field fails its row through the field's validation, like any other bad value.
+csv.field_size_limit(2**31 - 1)
+
+
 def decode(content: bytes) -> str:
     try:
         return content.decode("utf-8-sig")
@@ -173,6 +179,14 @@ def _jsonl_rows(text: str, fields: Fields, mapping: Mapping[str, str]) -> Iterat
 
 
 def count_rows(fmt: Format, text: str) -> int:
+    """The file's data rows; a CSV file the csv module cannot read is a 422 naming the file."""
     if fmt == "csv":
-        return max(sum(1 for _ in csv.reader(io.StringIO(text))) - 1, 0)
+        reader = csv.reader(io.StringIO(text))
+        try:
+            return max(sum(1 for _ in reader) - 1, 0)
+        except csv.Error as exc:
+            raise ValidationFailed(
+                f"The CSV file cannot be read at line {reader.line_num}: {exc}.",
+                errors=[field_error(["body", "file"], f"unreadable CSV: {exc}", "csv")],
+            ) from exc
     return sum(1 for line in text.splitlines() if line.strip())
