@@ -289,8 +289,8 @@ async def test_portal_tokens_and_api_keys_open_only_their_own_routes(
     assert_problem(await client.get("/v1/portal/me"), 401)
 
 
-def _portal_token(key: str, customer_user_id: str, workspace: Workspace) -> str:
-    """An access token as any worker holding ``key`` would sign it."""
+def _portal_token(key: str, customer_user_id: str, workspace: Workspace, session_id: str) -> str:
+    """An access token of sign-in ``session_id``, as any worker holding ``key`` would sign it."""
     now = datetime.now(UTC)
     claims = {
         "iss": "crm-api",
@@ -298,6 +298,7 @@ def _portal_token(key: str, customer_user_id: str, workspace: Workspace) -> str:
         "typ": "portal",
         "sub": customer_user_id,
         "ws": str(workspace.id),
+        "sid": session_id,
         "iat": now,
         "exp": now + timedelta(minutes=5),
         "jti": uuid.uuid4().hex,
@@ -319,10 +320,10 @@ async def test_tokens_are_signed_with_the_key_kept_in_the_database(
     claims = jwt.decode(customer.access_token, key, algorithms=["HS256"], audience="crm-portal")
     assert claims["sub"] == customer.user_id
 
-    elsewhere = _portal_token(key, customer.user_id, workspace)
+    elsewhere = _portal_token(key, customer.user_id, workspace, claims["sid"])
     me = await client.get("/v1/portal/me", headers={"Authorization": f"Bearer {elsewhere}"})
     assert me.status_code == 200, me.text
-    forged = _portal_token("not the stored key " * 3, customer.user_id, workspace)
+    forged = _portal_token("not the stored key " * 3, customer.user_id, workspace, claims["sid"])
     assert_problem(
         await client.get("/v1/portal/me", headers={"Authorization": f"Bearer {forged}"}), 401
     )
@@ -352,8 +353,65 @@ async def test_a_configured_secret_signs_instead_of_the_stored_key(
         key = await connection.scalar(
             text("SELECT value FROM service_secrets WHERE name = 'portal_jwt'")
         )
-        stored = _portal_token(str(key), customer.user_id, workspace)
+        stored = _portal_token(str(key), customer.user_id, workspace, claims["sid"])
         assert_problem(
             await other.get("/v1/portal/me", headers={"Authorization": f"Bearer {stored}"}), 401
         )
     assert_problem(await client.get("/v1/portal/me", headers=customer.headers), 401)
+
+
+async def test_ending_a_sign_in_stops_its_access_tokens_at_once(
+    client: AsyncClient, connection: AsyncConnection, workspace: Workspace
+) -> None:
+    """Sign-out, a reused refresh token and a password change end sign-ins; their access tokens
+    (good for 15 minutes) stop at the next request, not when they expire."""
+    customer = await sign_up(client, connection, workspace)
+    me = "/v1/portal/me"
+    assert (await client.get(me, headers=customer.headers)).status_code == 200
+    signed_out = await client.post(
+        "/v1/portal/sign-out", json={"refresh_token": customer.refresh_token}
+    )
+    assert signed_out.status_code == 204, signed_out.text
+    assert_problem(await client.get(me, headers=customer.headers), 401)
+
+    async def sign_in() -> dict[str, str]:
+        response = await client.post(
+            "/v1/portal/sign-in",
+            json={"workspace_id": str(workspace.id), "email": customer.email, "password": PASSWORD},
+        )
+        assert response.status_code == 200, response.text
+        tokens: dict[str, str] = response.json()
+        return tokens
+
+    # A refresh token used twice: the second use ends that sign-in, access tokens included.
+    stolen = await sign_in()
+    rotated = await client.post(
+        "/v1/portal/tokens/refresh", json={"refresh_token": stolen["refresh_token"]}
+    )
+    assert rotated.status_code == 200
+    fresh = {"Authorization": f"Bearer {rotated.json()['access_token']}"}
+    assert (await client.get(me, headers=fresh)).status_code == 200
+    reused = await client.post(
+        "/v1/portal/tokens/refresh", json={"refresh_token": stolen["refresh_token"]}
+    )
+    assert_problem(reused, 401)
+    assert_problem(await client.get(me, headers=fresh), 401)
+
+    # A password change ends every other sign-in; the one it was made in goes on.
+    here, elsewhere = await sign_in(), await sign_in()
+    here_headers = {"Authorization": f"Bearer {here['access_token']}"}
+    changed = await client.post(
+        "/v1/portal/password",
+        json={"current_password": PASSWORD, "new_password": "a brand new passphrase"},
+        headers=here_headers,
+    )
+    assert changed.status_code == 204, changed.text
+    assert (await client.get(me, headers=here_headers)).status_code == 200
+    elsewhere_headers = {"Authorization": f"Bearer {elsewhere['access_token']}"}
+    assert_problem(await client.get(me, headers=elsewhere_headers), 401)
+    assert_problem(
+        await client.post(
+            "/v1/portal/tokens/refresh", json={"refresh_token": elsewhere["refresh_token"]}
+        ),
+        401,
+    )

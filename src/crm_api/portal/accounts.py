@@ -220,19 +220,22 @@ async def _tokens(
 ) -> TokenPair:
     now = utcnow()
     refresh, digest = new_opaque_token()
+    family_id = family_id or new_id()
     session.add(
         PortalRefreshToken(
             workspace_id=user.workspace_id,
             id=new_id(),
             portal_user_id=user.id,
-            family_id=family_id or new_id(),
+            family_id=family_id,
             token_hash=digest,
             expires_at=now + timedelta(days=settings.portal_refresh_token_days),
             created_at=now,
         )
     )
     return TokenPair(
-        access_token=issue_access_token(await signing_key(session, settings), settings, user, now),
+        access_token=issue_access_token(
+            await signing_key(session, settings), settings, user, now, family_id
+        ),
         expires_in=settings.portal_access_token_minutes * 60,
         refresh_token=refresh,
     )
@@ -372,8 +375,13 @@ async def sign_out(session: AsyncSession, token: str) -> None:
 
 
 async def change_password(
-    session: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID, data: PasswordChange
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    user_id: uuid.UUID,
+    data: PasswordChange,
+    current_session: uuid.UUID,
 ) -> None:
+    """A new password, and every other sign-in of the account ended (this one goes on)."""
     user = await session.get(PortalUser, (workspace_id, user_id), with_for_update=True)
     assert user is not None  # the signed-in customer's own account
     if user.password_hash is not None and not (
@@ -382,3 +390,9 @@ async def change_password(
         raise invalid_field(["body", "current_password"], "the current password is wrong")
     user.password_hash = await hash_password(data.new_password)
     touch(user)
+    await _revoke(
+        session,
+        (PortalRefreshToken.portal_user_id == user.id)
+        & (PortalRefreshToken.family_id != current_session),
+        workspace_id,
+    )

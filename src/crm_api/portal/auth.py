@@ -19,13 +19,13 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Request
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
 from crm_api.core.config import Settings
 from crm_api.core.errors import Unauthorized
-from crm_api.models import Contact, PortalUser, ServiceSecret, Workspace
+from crm_api.models import Contact, PortalRefreshToken, PortalUser, ServiceSecret, Workspace
 
 AUDIENCE = "crm-portal"
 _ALGORITHM = "HS256"
@@ -91,13 +91,17 @@ async def signing_key(session: AsyncSession, settings: Settings) -> str:
     return key
 
 
-def issue_access_token(key: str, settings: Settings, user: PortalUser, now: datetime) -> str:
+def issue_access_token(
+    key: str, settings: Settings, user: PortalUser, now: datetime, session_id: uuid.UUID
+) -> str:
+    """``sid`` names the sign-in (its refresh tokens' family): each request checks it is live."""
     claims = {
         "iss": "crm-api",
         "aud": AUDIENCE,
         "typ": "portal",
         "sub": str(user.id),
         "ws": str(user.workspace_id),
+        "sid": str(session_id),
         "iat": now,
         "exp": now + timedelta(minutes=settings.portal_access_token_minutes),
         "jti": uuid.uuid4().hex,
@@ -113,7 +117,7 @@ def _claims(key: str, token: str) -> dict[str, Any]:
             algorithms=[_ALGORITHM],
             audience=AUDIENCE,
             issuer="crm-api",
-            options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+            options={"require": ["exp", "iat", "sub", "aud", "iss", "sid"]},
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized(
@@ -135,6 +139,7 @@ class Customer:
     contact_id: uuid.UUID
     company_id: uuid.UUID | None
     company_sharing: bool
+    session_id: uuid.UUID  # the sign-in this access token belongs to
 
     @property
     def principal(self) -> Principal:
@@ -164,6 +169,7 @@ async def authenticate_customer(request: Request) -> Customer:
     claims = _claims(await signing_key(session, request.app.state.settings), token.strip())
     try:
         user_id, workspace_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["ws"])
+        session_id = uuid.UUID(claims["sid"])
     except (KeyError, ValueError, TypeError):
         raise Unauthorized("The access token is not valid.", headers=_CHALLENGE) from None
     row = (
@@ -180,12 +186,24 @@ async def authenticate_customer(request: Request) -> Customer:
                 PortalUser.id == user_id,
                 PortalUser.status == "active",
                 Contact.archived_at.is_(None),
+                # The sign-in is live: signing out, a reused refresh token, a password change
+                # elsewhere or a disabled account revoke it, and its tokens stop here at once.
+                exists().where(
+                    PortalRefreshToken.workspace_id == workspace_id,
+                    PortalRefreshToken.family_id == session_id,
+                    PortalRefreshToken.portal_user_id == user_id,
+                    PortalRefreshToken.revoked_at.is_(None),
+                    PortalRefreshToken.expires_at > func.now(),
+                ),
             )
         )
     ).one_or_none()
     if row is None:
-        raise Unauthorized("The portal account is disabled or gone.", headers=_CHALLENGE)
-    customer = Customer(workspace_id, user_id, row[0], row[1], row[2])
+        raise Unauthorized(
+            "The portal account is disabled or gone, or this sign-in has ended.",
+            headers=_CHALLENGE,
+        )
+    customer = Customer(workspace_id, user_id, row[0], row[1], row[2], session_id)
     request.state.customer = customer
     return customer
 

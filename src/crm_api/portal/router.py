@@ -251,7 +251,7 @@ async def update_me(
     responses=_WRITE_ERRORS,
 )
 async def change_password(data: PasswordChange, me: CustomerDep, session: SessionDep) -> None:
-    await accounts.change_password(session, me.workspace_id, me.user_id, data)
+    await accounts.change_password(session, me.workspace_id, me.user_id, data, me.session_id)
 
 
 @portal_router.get("/consents", summary="My marketing consents")
