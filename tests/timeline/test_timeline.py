@@ -18,6 +18,7 @@ from tests.factories import (
     make_interaction,
     make_pipeline,
     make_task,
+    make_ticket,
 )
 from tests.problems import assert_problem
 
@@ -84,7 +85,8 @@ async def test_a_contact_timeline_merges_every_kind_newest_first(
     assert [e["kind"] for e in old.json()["data"]] == ["interaction"]
 
     company_entries = await _all_pages(client, workspace, f"/v1/companies/{company['id']}/timeline")
-    assert {e["kind"] for e in company_entries} == {"lifecycle_change"}
+    # The company's view has its person's activity too (the deal is not filed under it).
+    assert {e["kind"] for e in company_entries} == {"interaction", "task", "lifecycle_change"}
 
 
 async def test_unknown_customer_and_bad_parameters(
@@ -140,3 +142,36 @@ def _nodes_reading(node: dict[str, Any], table: str) -> Iterator[dict[str, Any]]
         yield node
     for child in node.get("Plans", []):
         yield from _nodes_reading(child, table)
+
+
+async def test_a_company_timeline_shows_its_peoples_activity(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    """Interactions, tasks and tickets of the company's contacts, filed without the company,
+    are part of its 360° view; another company's people's are not."""
+    company = await make_company(client, workspace, domain="people.example")
+    person = await make_contact(client, workspace, email="p@people.example")
+    stranger = await make_contact(client, workspace, email="s@elsewhere.example")
+    mine = [
+        await make_interaction(client, workspace, contact_id=person["id"]),
+        await make_task(client, workspace, contact_id=person["id"]),
+    ]
+    ticket = await make_ticket(client, workspace, requester_id=person["id"])
+    await make_interaction(client, workspace, contact_id=stranger["id"])
+    joined = await client.patch(
+        f"/v1/contacts/{person['id']}",
+        json={"company_id": company["id"]},
+        headers=workspace.headers,
+    )
+    assert joined.status_code == 200, joined.text
+    page = await client.get(
+        f"/v1/companies/{company['id']}/timeline?limit=100", headers=workspace.headers
+    )
+    assert page.status_code == 200, page.text
+    entries = page.json()["data"]
+    ids = {entry["id"] for entry in entries}
+    assert {entry["id"] for entry in mine} <= ids
+    assert any(entry["data"].get("ticket_id") == ticket["id"] for entry in entries), entries
+    kinds = {entry["kind"] for entry in entries}
+    assert {"interaction", "task", "ticket_status_change"} <= kinds
+    assert all(entry["data"].get("contact_id") != stranger["id"] for entry in entries)

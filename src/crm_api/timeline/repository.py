@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, func, literal, select, tuple_, union_all
+from sqlalchemy import ColumnElement, Row, Select, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -75,12 +75,16 @@ def _branches(
         contacts = select(Contact.id).where(
             Contact.workspace_id == workspace_id, Contact.company_id == company_id
         )
+        # A company's 360° view: what is filed under it, and what its people did.
         tickets = select(Ticket.id).where(
-            Ticket.workspace_id == workspace_id, Ticket.company_id == company_id
+            Ticket.workspace_id == workspace_id,
+            or_(Ticket.company_id == company_id, Ticket.requester_id.in_(contacts)),
         )
         about = {
-            "interaction": Interaction.company_id == company_id,
-            "task": Task.company_id == company_id,
+            "interaction": or_(
+                Interaction.company_id == company_id, Interaction.contact_id.in_(contacts)
+            ),
+            "task": or_(Task.company_id == company_id, Task.contact_id.in_(contacts)),
             "lifecycle_change": LifecycleChange.contact_id.in_(contacts),
         }
     return {
