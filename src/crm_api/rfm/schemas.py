@@ -28,7 +28,10 @@ class RfmRead(ReadSchema):
     last_order_at: datetime
     recency_days: int
     frequency: int = Field(description="Paid and fulfilled orders.")
-    monetary: Decimal = Field(description="Their total in `currency` (the workspace's default).")
+    monetary: Decimal = Field(
+        description="Their spend in `currency`: the currency of most of their orders (ties: the "
+        "workspace's default), never a sum across currencies; M ranks them within it."
+    )
     currency: str
     r_score: int = Field(description="Recency quintile, 5 the most recent.")
     f_score: int

@@ -1,7 +1,10 @@
 """RFM: recency, frequency and monetary quintiles per customer, and the usual named segments.
 
-Computed for a whole workspace at once in one statement (NTILE over its customers' paid and
-fulfilled orders): on request, and by the worker after orders change. Segments, from the
+Computed for a whole workspace at once in one statement over its customers' paid and fulfilled
+orders: on request, and by the worker after orders change. Scores are quintiles by rank, so equal
+values get equal scores. Monetary is a customer's spend in the currency of most of their orders
+(ties: the workspace's default currency, then the first code), never a sum across currencies,
+and M ranks customers against those whose spend is in the same currency. Segments, from the
 recency (R) and frequency (F) scores, the first rule that matches:
 
 | segment | rule |
@@ -38,7 +41,7 @@ _COMPUTE = text(
     """
     INSERT INTO contact_rfm (workspace_id, contact_id, last_order_at, recency_days, frequency,
                              monetary, currency, r_score, f_score, m_score, segment, computed_at)
-    SELECT workspace_id, contact_id, last_order_at, recency_days, frequency, monetary, :currency,
+    SELECT workspace_id, contact_id, last_order_at, recency_days, frequency, monetary, currency,
            r, f, m,
            CASE
              WHEN r >= 4 AND f >= 4 THEN 'champions'
@@ -54,20 +57,39 @@ _COMPUTE = text(
            END,
            :now
     FROM (
+        -- Quintiles by rank: equal values share the lowest rank of their tie, so equal scores.
         SELECT *,
-               ntile(5) OVER (ORDER BY last_order_at, contact_id) AS r,
-               ntile(5) OVER (ORDER BY frequency, contact_id) AS f,
-               ntile(5) OVER (ORDER BY monetary, contact_id) AS m
+               least(5, 1 + floor(5.0 * (rank() OVER (ORDER BY recency_days DESC) - 1)
+                                  / count(*) OVER ()))::int AS r,
+               least(5, 1 + floor(5.0 * (rank() OVER (ORDER BY frequency) - 1)
+                                  / count(*) OVER ()))::int AS f,
+               least(5, 1 + floor(5.0 * (rank() OVER (PARTITION BY currency ORDER BY monetary) - 1)
+                                  / count(*) OVER (PARTITION BY currency)))::int AS m
         FROM (
             SELECT o.workspace_id, o.contact_id,
                    max(o.placed_at) AS last_order_at,
                    floor(extract(epoch FROM :now - max(o.placed_at)) / 86400)::int AS recency_days,
                    count(*) AS frequency,
-                   coalesce(sum(o.total) FILTER (WHERE o.currency = :currency), 0) AS monetary
+                   main.currency,
+                   main.amount AS monetary
             FROM orders o
+            JOIN (
+                -- Each customer's spend in the currency of most of their orders (ties: the
+                -- workspace's default currency, then the first code): money is never added
+                -- across currencies, and M ranks customers against others in that currency.
+                SELECT DISTINCT ON (contact_id) contact_id, currency, amount
+                FROM (
+                    SELECT contact_id, currency, count(*) AS orders, sum(total) AS amount
+                    FROM orders
+                    WHERE workspace_id = :workspace_id AND status IN ('paid', 'fulfilled')
+                      AND placed_at <= :now
+                    GROUP BY contact_id, currency
+                ) AS per_currency
+                ORDER BY contact_id, orders DESC, (currency = :currency) DESC, currency
+            ) AS main ON main.contact_id = o.contact_id
             WHERE o.workspace_id = :workspace_id AND o.status IN ('paid', 'fulfilled')
               AND o.placed_at <= :now
-            GROUP BY o.workspace_id, o.contact_id
+            GROUP BY o.workspace_id, o.contact_id, main.currency, main.amount
         ) AS customers
     ) AS scored
     """
