@@ -106,9 +106,12 @@ async def test_sales_kpis(client: AsyncClient, workspace: Workspace) -> None:
     assert value["value"] == "500"
     weighted = await _kpi(client, workspace, "sales/weighted-pipeline-value", "currency=EUR")
     assert weighted["value"] == "100"
-    # 2 open deals x 2/3 x 2000 / 25 days = 106.6667 per day.
+    # In EUR only (D5, open in USD, is not counted): 1 open deal x 2/3 x 2000 / 25 days.
     velocity = await _kpi(client, workspace, "sales/pipeline-velocity", f"{JAN_FEB}&currency=EUR")
-    assert velocity["value"] == "106.6667"
+    assert velocity["value"] == "53.3333"
+    # In USD: no deal closed in USD, so no win rate, deal size or cycle: no figure.
+    in_usd = await _kpi(client, workspace, "sales/pipeline-velocity", f"{JAN_FEB}&currency=USD")
+    assert in_usd["value"] is None
     # Entered Open 5, Later 1 (1/5), Won 2 (2/1, D2 skipped Later); overall 2/5.
     funnel = await _kpi(
         client, workspace, "sales/funnel", f"{JAN_FEB}&pipeline_id={made['pipeline']['id']}"

@@ -250,8 +250,9 @@ for simple in SIMPLE:
 @_route(
     "/sales/pipeline-velocity",
     "Pipeline velocity",
-    "(open deals now x win rate x average deal size in `currency`) / average sales cycle in"
-    " days, the last three over the range: the value the pipeline brings in per day.",
+    "(open deals now x win rate x average deal size) / average sales cycle in days, the last"
+    " three over the range, every part from deals in `currency` only: the value the pipeline"
+    " brings in per day in that currency.",
     VelocityParams,
 )
 async def kpi_pipeline_velocity(

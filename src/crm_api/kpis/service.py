@@ -232,16 +232,17 @@ async def pipeline_velocity(
     session: AsyncSession, principal: Principal, params: KpiParams, currency: str
 ) -> Decimal | None:
     """One statement: open deals now, and win rate, deal size and cycle over the range, read
-    from the closed deals in one pass."""
+    from the closed deals in one pass; every part from deals in ``currency`` only, so one
+    currency's deals never weigh in another's figure."""
     start, end = params.range
     row = (
         await session.execute(
             text(
-                f"SELECT (SELECT count(*) {_OPEN}),"
+                f"SELECT (SELECT count(*) {_OPEN} AND d.currency = :currency),"
                 " count(*) FILTER (WHERE s.kind = 'won')::numeric / NULLIF(count(*), 0),"
-                " avg(d.amount) FILTER (WHERE s.kind = 'won' AND d.currency = :currency),"
+                " avg(d.amount) FILTER (WHERE s.kind = 'won'),"
                 " avg(extract(epoch FROM d.closed_at - d.created_at)) FILTER"
-                f" (WHERE s.kind = 'won') / 86400 {_CLOSED}"
+                f" (WHERE s.kind = 'won') / 86400 {_CLOSED} AND d.currency = :currency"
             ),
             {
                 "workspace_id": principal.workspace_id,
