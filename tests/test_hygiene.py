@@ -171,6 +171,8 @@ async def test_merge_moves_everything_and_keeps_the_chosen_values(
         {"t": target["id"], "s": source["id"]},
     )
     assert [row[0] for row in types] == ["contact.deleted", "contact.merged"]
+    # The target's own primary email, replaced by the source's, is kept as an additional one.
+    assert contact["additional_emails"] == ["keep@example.com"]
 
     # Refusals: itself, another workspace's contact, an archived target.
     assert_problem(
@@ -184,3 +186,48 @@ async def test_merge_moves_everything_and_keeps_the_chosen_values(
     archived = await client.post(f"/v1/contacts/{target['id']}/archive", headers=workspace.headers)
     assert archived.status_code == 200
     assert_problem(await _merge(client, workspace, target["id"], {"source_id": spare["id"]}), 409)
+
+
+async def test_merge_keeps_every_email_and_tag_and_records_changes_as_a_patch_does(
+    client: AsyncClient, connection: AsyncConnection, workspace: Workspace
+) -> None:
+    target = await make_contact(
+        client, workspace, email="t@example.com", tags=["vip", "emea"], lifecycle_stage="lead"
+    )
+    source = await make_contact(
+        client,
+        workspace,
+        email="s@example.com",
+        additional_emails=["s.other@example.com", "T@example.com"],
+        tags=["emea", "partner"],
+        lifecycle_stage="customer",
+    )
+    merged = await _merge(
+        client,
+        workspace,
+        target["id"],
+        {"source_id": source["id"], "take_from_source": ["lifecycle_stage"]},
+    )
+    assert merged.status_code == 200, merged.text
+    contact = merged.json()["contact"]
+    assert contact["email"] == "t@example.com"
+    assert contact["additional_emails"] == ["s@example.com", "s.other@example.com"]
+    assert contact["tags"] == ["vip", "emea", "partner"]
+    assert contact["lifecycle_stage"] == "customer"
+    history = await client.get(
+        f"/v1/contacts/{target['id']}/lifecycle-history", headers=workspace.headers
+    )
+    stages = [(h["from_stage"], h["to_stage"]) for h in history.json()["data"]]
+    assert ("lead", "customer") in stages, stages
+    updated = await connection.execute(
+        text("SELECT previous FROM events WHERE resource_id = :t AND type = 'contact.updated'"),
+        {"t": target["id"]},
+    )
+    [previous] = [row[0] for row in updated]
+    assert previous["lifecycle_stage"] == "lead"
+    assert previous["tags"] == ["vip", "emea"]
+    audited = await connection.scalar(
+        text("SELECT changes FROM audit_log WHERE record_id = :t AND action = 'contact.updated'"),
+        {"t": target["id"]},
+    )
+    assert audited["lifecycle_stage"] == {"old": "lead", "new": "customer"}

@@ -134,9 +134,11 @@ async def read_contact(
     return ContactRead.model_validate(dict(row))
 
 
-async def _apply_update(
+async def change_contact(
     session: AsyncSession, principal: Principal, contact: Contact, changes: dict[str, Any]
 ) -> Contact:
+    """Every change to a contact's fields, from any path (PATCH, upsert, a won deal, a merge):
+    custom fields validated, email uniqueness, lifecycle history, lead score, event and audit."""
     if not changes:
         return contact
     before = ContactRead.model_validate(contact).model_dump(mode="json")
@@ -167,7 +169,7 @@ async def promote_to_customer(
     for contact_id in contact_ids:
         contact = await get_contact(session, principal, contact_id, for_update=True)
         if contact.lifecycle_stage != "customer" and contact.archived_at is None:
-            await _apply_update(session, principal, contact, {"lifecycle_stage": "customer"})
+            await change_contact(session, principal, contact, {"lifecycle_stage": "customer"})
 
 
 async def update_contact(
@@ -180,7 +182,7 @@ async def update_contact(
     contact = await get_contact(session, principal, contact_id, for_update=True)
     if_match.check(contact.version)
     ensure_live(contact)
-    return await _apply_update(session, principal, contact, sent_values(data, _OBJECT_FIELDS))
+    return await change_contact(session, principal, contact, sent_values(data, _OBJECT_FIELDS))
 
 
 async def upsert_contact(
@@ -213,7 +215,7 @@ async def upsert_contact(
     ensure_live(existing)
     changes = sent_values(data, _OBJECT_FIELDS)
     changes.pop("reimport_erased", None)
-    return await _apply_update(session, principal, existing, changes), False
+    return await change_contact(session, principal, existing, changes), False
 
 
 def _conditions(principal: Principal, params: ContactListParams) -> list[ColumnElement[bool]]:

@@ -4,8 +4,11 @@ Everything that points at the source moves to the target: interactions, tasks, t
 requester), orders, survey answers, consents, lifecycle history and deal links (a deal linked
 to both keeps the target's link). The source's portal account moves if the target has none.
 The target keeps its own values except for the fields the caller takes from the source, and
-fills its empty fields from the source. The source is then deleted; the merge is recorded in
-`contact_merges` with the source as it was, and `contact.merged` is emitted.
+fills its empty fields from the source; it keeps every email address of both (the ones not
+primary as additional emails) and the union of their tags. Its changes go through the same path
+as a PATCH (lifecycle history, lead score, `contact.updated`, audit). The source is then
+deleted; the merge is recorded in `contact_merges` with the source as it was, and
+`contact.merged` is emitted.
 """
 
 import uuid
@@ -16,15 +19,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.contacts.schemas import ContactRead
-from crm_api.contacts.service import get_contact
+from crm_api.contacts.service import change_contact, get_contact
 from crm_api.core.archive import ensure_live
 from crm_api.core.auth import Principal
 from crm_api.core.errors import invalid_field
-from crm_api.core.events import record_event, record_update
+from crm_api.core.events import record_event
 from crm_api.core.ids import new_id
-from crm_api.core.records import touch
 from crm_api.core.schemas import InputSchema, ReadSchema
-from crm_api.lead_scoring.service import rescore_contact
 from crm_api.models import (
     ContactConsent,
     ContactMerge,
@@ -94,6 +95,43 @@ def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
+def _union(*lists: list[str] | None, key: Any = str.lower) -> list[str]:
+    """The items of every list, first occurrence first, without repeats (by ``key``)."""
+    seen: set[str] = set()
+    kept = []
+    for item in (item for items in lists for item in items or ()):
+        if key(item) not in seen:
+            seen.add(key(item))
+            kept.append(item)
+    return kept
+
+
+def merged_changes(
+    target: dict[str, Any], source: dict[str, Any], take_from_source: list[str]
+) -> dict[str, Any]:
+    """The target's changes: fields taken from the source or filling the target's empty ones;
+    every email of both kept; the union of the tags."""
+    changes = {
+        name: source[name]
+        for name in MERGEABLE
+        if name in take_from_source or (_empty(target[name]) and not _empty(source[name]))
+    }
+    primary = changes.get("email", target["email"])
+    emails = _union(
+        [target["email"]] if target["email"] else [],
+        target["additional_emails"],
+        [source["email"]] if source["email"] else [],
+        source["additional_emails"],
+    )
+    additional = [email for email in emails if not primary or email.lower() != primary.lower()]
+    if additional != (target["additional_emails"] or []):
+        changes["additional_emails"] = additional
+    tags = _union(target["tags"], source["tags"], key=lambda tag: tag)
+    if tags != (target["tags"] or []):
+        changes["tags"] = tags
+    return changes
+
+
 async def merge_contacts(
     session: AsyncSession, principal: Principal, target_id: uuid.UUID, data: MergeRequest
 ) -> MergeRead:
@@ -107,7 +145,6 @@ async def merge_contacts(
     }
     target, source = locked[target_id], locked[data.source_id]
     ensure_live(target)
-    before = ContactRead.model_validate(target).model_dump(mode="json")
     snapshot = ContactRead.model_validate(source).model_dump(mode="json")
     ws, moved = principal.workspace_id, {}
 
@@ -148,17 +185,14 @@ async def merge_contacts(
     await session.execute(
         delete(ContactRfm).where(ContactRfm.workspace_id == ws, ContactRfm.contact_id == source.id)
     )
-    values = {name: getattr(source, name) for name in MERGEABLE}
+    changes = merged_changes(
+        {name: getattr(target, name) for name in MERGEABLE},
+        {name: getattr(source, name) for name in MERGEABLE},
+        list(data.take_from_source),
+    )
     await session.delete(source)
     await session.flush()  # the source's email is free before the target may take it
-
-    for name in MERGEABLE:
-        taken = name in data.take_from_source
-        if taken or (_empty(getattr(target, name)) and not _empty(values[name])):
-            setattr(target, name, values[name])
-    touch(target)
-    await session.flush()
-    await rescore_contact(session, target)
+    await change_contact(session, principal, target, changes)
     await mark_stale(session, ws)
     merge_id = new_id()
     session.add(
@@ -181,6 +215,5 @@ async def merge_contacts(
     record_event(
         session, principal, "contact.deleted", source.id, ContactRead.model_validate(snapshot)
     )
-    record_update(session, principal, "contact.updated", target.id, before, after)
     record_event(session, principal, "contact.merged", target.id, answer)
     return answer
