@@ -192,19 +192,40 @@ async def test_erasure_leaves_no_personal_value_anywhere(
     deal = await client.post(
         "/v1/deals",
         json={
-            "name": "Renewal",
+            "name": f"Renewal for {first} {last}",
             "pipeline_id": pipeline["id"],
             "contacts": [{"contact_id": person["id"], "role": "champion"}],
         },
         headers=headers,
     )
     assert deal.status_code == 201, deal.text
+    # A duplicate of the person, merged in: its snapshot is kept in the merge record.
+    duplicate_email = f"zeb.{tag}@example.org"
+    duplicate_phone = f"+44 161 {int(tag, 16) % 10**7:07d}"
+    duplicate = await client.post(
+        "/v1/contacts",
+        json={
+            "first_name": first,
+            "last_name": last,
+            "email": duplicate_email,
+            "phones": [{"number": duplicate_phone}],
+        },
+        headers=headers,
+    )
+    assert duplicate.status_code == 201, duplicate.text
+    merged = await client.post(
+        f"/v1/contacts/{person['id']}/merge",
+        json={"source_id": duplicate.json()["id"]},
+        headers=headers,
+    )
+    assert merged.status_code == 200, merged.text
     await invite(client, workspace, person["id"])
     token = await latest_token(connection, email)
     assert (
         await client.post("/v1/portal/invitations/accept", json={"token": token})
     ).status_code == 200
-    personal = [first, last, email, phone, street, f"Chief {tag}", f"Zeb{tag}"]
+    personal = [first, last, email, phone, street, f"Chief {tag}", f"Zeb{tag}", duplicate_email]
+    personal.append(duplicate_phone)
     assert "contacts.email" in await _everywhere(connection, email)
 
     export = await client.get(f"/v1/contacts/{person['id']}/data-export", headers=headers)
@@ -216,7 +237,10 @@ async def test_erasure_leaves_no_personal_value_anywhere(
         "internal",
         "public",
     ]
-    assert exported["deals"] == [{"id": deal.json()["id"], "name": "Renewal", "role": "champion"}]
+    assert exported["deals"] == [
+        {"id": deal.json()["id"], "name": f"Renewal for {first} {last}", "role": "champion"}
+    ]
+    assert [t["title"] for t in exported["tasks"]] == [f"Call {first}"]
     assert exported["portal_account"]["status"] == "active"
 
     kpis = "start=2026-11-01T00:00:00Z&end=2026-11-05T00:00:00Z"

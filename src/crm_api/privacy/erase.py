@@ -6,26 +6,33 @@ still have their customer), order totals and statuses, ticket times and prioriti
 scores, interaction kinds, times and sentiment scores, consent purposes and times. Removed:
 names, emails, phones, addresses, job title, custom fields and tags; interaction subjects,
 bodies and outcomes; ticket subjects, descriptions and every message; order and task texts;
-survey comments; consent proof texts; the portal account and its emails; and the values held
-in events, the audit log and stored Idempotency-Key responses about any of those records.
+survey comments; consent proof texts; the portal account and its emails; the duplicates merged
+into the person (their snapshot in the merge record); the person's name, emails and phones
+wherever the names and lost reasons of the deals they are linked to quote them; and the values
+held in events, the audit log and stored Idempotency-Key responses about any of those records.
 The email's SHA-256 is kept so that the person is not re-imported by accident.
 """
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Uuid, any_, bindparam, cast, delete, func, or_, update
+from sqlalchemy import String, Uuid, any_, bindparam, cast, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
 from crm_api.core.events import record_event
+from crm_api.core.records import touch
 from crm_api.core.schemas import ReadSchema
 from crm_api.models import (
     AuditEntry,
     Contact,
     ContactConsent,
+    ContactMerge,
+    Deal,
+    DealContact,
     EmailMessage,
     ErasedEmail,
     Event,
@@ -69,6 +76,37 @@ def _personal_values(contact: Contact) -> list[str]:
     if contact.address:
         values += [str(value) for value in contact.address.values() if value]
     return sorted({value for value in values if isinstance(value, str) and len(value) >= 3})
+
+
+def _unquoted(text: str | None, values: list[str]) -> str | None:
+    if text is None:
+        return None
+    for value in sorted(values, key=len, reverse=True):  # a full name before its parts
+        text = re.sub(re.escape(value), ERASED, text, flags=re.IGNORECASE)
+    return text
+
+
+async def _unquote_deals(
+    session: AsyncSession, ws: uuid.UUID, contact_id: uuid.UUID, values: list[str]
+) -> int:
+    """Deals the person is linked to keep their figures, not the person's name in their texts
+    ("Renewal for Jane Doe" becomes "Renewal for [erased]")."""
+    linked = select(DealContact.deal_id).where(
+        DealContact.workspace_id == ws, DealContact.contact_id == contact_id
+    )
+    deals = (
+        await session.scalars(
+            select(Deal).where(Deal.workspace_id == ws, Deal.id.in_(linked)).with_for_update()
+        )
+    ).all()
+    changed = 0
+    for deal in deals:
+        name, reason = _unquoted(deal.name, values), _unquoted(deal.lost_reason, values)
+        if (name, reason) != (deal.name, deal.lost_reason):
+            deal.name, deal.lost_reason = name or ERASED, reason
+            touch(deal)
+            changed += 1
+    return changed
 
 
 async def erase_contact(
@@ -155,6 +193,14 @@ async def erase_contact(
         )
         .returning(EmailMessage.id),
     )
+    await run(
+        "merges",
+        update(ContactMerge)
+        .where(ContactMerge.workspace_id == ws, ContactMerge.target_id == contact_id)
+        .values(source={"erased": True})
+        .returning(ContactMerge.id),
+    )
+    counts["deals"] = await _unquote_deals(session, ws, contact_id, values)
     contact.first_name, contact.last_name = "Erased", "contact"
     contact.email, contact.additional_emails, contact.phones = None, [], []
     contact.job_title, contact.address, contact.custom_fields, contact.tags = None, None, {}, []

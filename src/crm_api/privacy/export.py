@@ -26,6 +26,7 @@ from crm_api.models import (
     Order,
     PortalUser,
     SurveyResponse,
+    Task,
     Ticket,
     TicketMessage,
 )
@@ -46,6 +47,9 @@ class DataExport(ReadSchema):
     orders: list[dict[str, Any]]
     survey_responses: list[dict[str, Any]]
     interactions: list[dict[str, Any]]
+    tasks: list[dict[str, Any]] = Field(
+        description="Tasks about the person (staff's view only: empty in the customer's)."
+    )
     deals: list[dict[str, Any]] = Field(description="Deals the person is linked to, and as what.")
     lifecycle_changes: list[dict[str, Any]]
 
@@ -109,6 +113,11 @@ async def subject_data(
     interactions = await _held(
         session, contact, Interaction, Interaction.contact_id, Interaction.occurred_at, *notes
     )
+    tasks = (
+        []
+        if for_customer
+        else await _held(session, contact, Task, Task.contact_id, Task.created_at)
+    )
     deals = (
         []
         if for_customer
@@ -152,6 +161,9 @@ async def subject_data(
         survey_responses=_plain(answers, "kind", "score", "comment", "ticket_id", "responded_at"),
         interactions=_plain(
             interactions, "kind", "direction", "subject", "body", "occurred_at", "duration_seconds"
+        ),
+        tasks=_plain(
+            tasks, "id", "title", "description", "status", "priority", "due_at", "completed_at"
         ),
         deals=[{"id": deal_id, "name": name, "role": role} for deal_id, name, role in deals],
         lifecycle_changes=_plain(stages, "from_stage", "to_stage", "changed_at"),
