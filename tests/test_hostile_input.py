@@ -260,3 +260,48 @@ async def test_a_lone_surrogate_fails_its_batch_item_only(
         assert response.json()["succeeded"] == 1
     else:
         assert_problem(response, 422)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/webhook-endpoints", {"url": "https://p.example/h", "enabled": 0}, "enabled"),
+        ("/v1/webhook-endpoints", {"url": "https://p.example/h", "enabled": "yes"}, "enabled"),
+        ("/v1/api-keys", {"name": "k", "scopes": ["admin"], "expires_at": 0}, "expires_at"),
+        (
+            "/v1/products",
+            {"sku": "S1", "name": "P", "price": {"amount": "-1", "currency": "EUR"}},
+            "amount",
+        ),
+        (
+            "/v1/products",
+            {"sku": "S2", "name": "P", "price": {"amount": "1", "currency": "XYZ"}},
+            "currency",
+        ),
+        ("/v1/segments", {"name": "s", "filters": {"lead_source": "x" * 1_000_000}}, "filters"),
+        ("/v1/segments", {"name": "s", "filters": {"tags": ["t"] * 1000}}, "filters"),
+    ],
+)
+async def test_lenient_readings_are_refused(
+    client: AsyncClient, workspace: Workspace, path: str, body: dict[str, Any], field: str
+) -> None:
+    response = await client.post(path, json=body, headers=workspace.headers)
+    assert_problem(response, 422, field=field)
+
+
+async def test_a_date_time_without_an_offset_is_read_as_utc(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    contact = await make_contact(client, workspace)
+    response = await client.post(
+        "/v1/interactions",
+        json={
+            "kind": "call",
+            "direction": "outbound",
+            "contact_id": contact["id"],
+            "occurred_at": "2026-11-01T10:00:00",
+        },
+        headers=workspace.headers,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["occurred_at"] in {"2026-11-01T10:00:00Z", "2026-11-01T10:00:00+00:00"}

@@ -414,7 +414,7 @@ async def test_endpoints_are_validated(hook_client: httpx.AsyncClient, hooked: W
         assert_problem(response, 422, field=field)
     replay = await hook_client.post(
         f"/v1/webhook-endpoints/{uuid.uuid4()}/replay",
-        json={"since": "2026-01-01T00:00:00"},
+        json={"since": 1767225600},  # a number of seconds, not ISO 8601
         headers=hooked.headers,
     )
     assert_problem(replay, 422, field="since")

@@ -2,11 +2,13 @@
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import partial
-from typing import Annotated, Any
+from types import NoneType, UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
+import pycountry
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -14,8 +16,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     field_validator,
+    model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 
 def reject_unstorable(value: Any) -> Any:
@@ -55,14 +60,58 @@ class ReadSchema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+def _kinds(annotation: Any) -> set[Any]:
+    """The types a field's annotation admits, None left out (X | None, Annotated[X, ...])."""
+    if get_origin(annotation) is Annotated:
+        return _kinds(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        return set().union(*(_kinds(arg) for arg in get_args(annotation) if arg is not NoneType))
+    return {annotation}
+
+
 class InputSchema(BaseModel):
-    """Input bodies refuse unknown and server-owned fields instead of silently ignoring them."""
+    """Input bodies refuse unknown and server-owned fields instead of silently ignoring them.
+
+    They are also stricter than Pydantic's lax mode where lax reads surprise: a boolean is
+    `true` or `false` (not 0, 1 or "yes"), a date or time is an ISO 8601 string (not a number
+    of seconds), and a date-time without an offset is read as UTC (and served with one)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_lax_reads(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        errors = []
+        for name, value in data.items():
+            field = cls.model_fields.get(name) if isinstance(name, str) else None
+            if field is None or value is None:
+                continue
+            kinds = _kinds(field.annotation)
+            if kinds == {bool} and not isinstance(value, bool):
+                errors.append((name, "must be true or false", value))
+            elif kinds & {date, datetime} and type(value) in (int, float):
+                errors.append((name, "must be an ISO 8601 string, such as 2026-01-31", value))
+        if errors:
+            raise ValidationError.from_exception_data(
+                cls.__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("strict_input", message),
+                        loc=(name,),
+                        input=value,
+                    )
+                    for name, message, value in errors
+                ],
+            )
+        return data
 
     @field_validator("*", mode="after")
     @classmethod
     def _storable(cls, value: Any) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
         return reject_unstorable(value)
 
 
@@ -75,17 +124,29 @@ def _iso_8601_only(value: object) -> object:
     return value
 
 
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only)]
+def _utc_unless_said(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+# Without an offset, a date-time is read as UTC, everywhere (bodies and query parameters).
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only), AfterValidator(_utc_unless_said)]
 
 
 def _upper(value: object) -> object:
     return value.upper() if isinstance(value, str) else value
 
 
+def _iso_4217(code: str) -> str:
+    if pycountry.currencies.get(alpha_3=code) is None:
+        raise ValueError(f"{code} is not an ISO 4217 currency code")
+    return code
+
+
 CurrencyCode = Annotated[
     str,
     BeforeValidator(_upper),
     StringConstraints(pattern=r"^[A-Z]{3}$"),
+    AfterValidator(_iso_4217),
     Field(description="ISO 4217 currency code", examples=["EUR"]),
 ]
 
@@ -107,7 +168,10 @@ Amount = Annotated[
     BeforeValidator(_not_a_boolean),
     AfterValidator(_decimal_string),
     Field(
-        max_digits=20, decimal_places=2, description="A decimal number, sent and served as a string"
+        ge=0,
+        max_digits=20,
+        decimal_places=2,
+        description="A decimal number of zero or more, sent and served as a string",
     ),
 ]
 

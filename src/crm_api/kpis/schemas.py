@@ -25,9 +25,6 @@ class KpiParams(BaseModel):
 
     @model_validator(mode="after")
     def _range(self) -> Self:
-        for value in (self.start, self.end):
-            if value is not None and value.tzinfo is None:
-                raise ValueError("start and end need a UTC offset, such as Z")
         self.end = self.end or utcnow()
         try:
             self.start = self.start or self.end - timedelta(days=30)

@@ -1,14 +1,20 @@
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.core.pagination import ListParams
 from crm_api.core.schemas import InputSchema, ReadSchema, not_null
 
-Filters = dict[str, str | int | bool | list[str]]
+# Bounded everywhere: a saved filter is stored and evaluated again and again.
+_Key = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+_Value = Annotated[str, StringConstraints(max_length=500)]
+Filters = Annotated[
+    dict[_Key, _Value | int | bool | Annotated[list[_Value], Field(max_length=100)]],
+    Field(max_length=50),
+]
 _FILTERS = Field(
     description="The contacts list's filters, as its query parameters: "
     '{"lifecycle_stage": ["customer"], "company_industry": "Retail", "custom_fields.tier": '

@@ -3,7 +3,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AnyHttpUrl, Field, TypeAdapter, field_validator
+from pydantic import AfterValidator, AnyHttpUrl, Field, TypeAdapter
 from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.core.pagination import ListParams
@@ -92,13 +92,6 @@ class WebhookEndpointListParams(ListParams):
 class ReplayRequest(InputSchema):
     since: IsoDateTime = Field(description="Re-send every matching event from this time on.")
     until: IsoDateTime | None = None
-
-    @field_validator("since", "until")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("needs a UTC offset, such as Z")
-        return value
 
 
 class ReplayResult(ReadSchema):
