@@ -5,10 +5,11 @@ import logging
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import func, select, text
+from sqlalchemy import URL, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm_api.core.config import Settings
+from crm_api.core.db import create_engine
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
 from crm_api.models import Contact, Event
@@ -316,3 +317,20 @@ async def test_a_request_that_loses_a_race_is_a_503_to_retry_and_leaks_no_values
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert sqlstate in logged
     assert "ada.private@example.com" not in logged
+
+
+async def test_readiness_holds_while_every_pool_connection_is_busy(
+    database_url: URL, settings: Settings
+) -> None:
+    """A busy process is ready: /readyz does not wait for the request pool."""
+    busy = create_engine(database_url, settings.model_copy(update={"db_pool_size": 1}))
+    app = make_app(busy, settings)
+    try:
+        async with busy.connect() as held:  # the pool's only connection, in use
+            await held.execute(text("SELECT 1"))
+            transport = ASGITransport(app=app)
+            async with AsyncClient(transport=transport, base_url="http://t") as client:
+                ready = await client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+    finally:
+        await busy.dispose()

@@ -2,11 +2,12 @@
 
 import asyncio
 
+import asyncpg
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
-from sqlalchemy import text
 
+from crm_api.core.db import libpq_url
 from crm_api.core.errors import ServiceUnavailable, problem_responses
 
 router = APIRouter(tags=["Operations"])
@@ -27,10 +28,20 @@ async def healthz() -> Health:
     responses={503: {**problem_responses(422)[422], "description": "The database is unreachable"}},
 )
 async def readyz(request: Request) -> Health:
+    """A connection of its own, not one of the request pool's: when every pool connection is
+    busy serving requests, the process is busy, not unready, and must not be taken out of
+    rotation for it."""
+    settings = request.app.state.settings
     try:
-        async with asyncio.timeout(2):
-            async with request.app.state.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+        async with asyncio.timeout(settings.db_connect_timeout_seconds + 5):
+            connection = await asyncpg.connect(
+                libpq_url(request.app.state.engine.url),
+                timeout=settings.db_connect_timeout_seconds,
+            )
+            try:
+                await connection.fetchval("SELECT 1")
+            finally:
+                await connection.close()
     except Exception as exc:
         raise ServiceUnavailable(f"The database is unreachable: {type(exc).__name__}.") from exc
     return Health(status="ready")
