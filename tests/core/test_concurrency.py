@@ -7,7 +7,7 @@ from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm_api.models import Contact
+from crm_api.models import Company, Contact
 from tests.factories import make_contact, new_workspace
 
 
@@ -51,5 +51,33 @@ async def test_concurrent_upserts_of_one_email_make_one_contact(
     async with engine.connect() as connection:
         count = await connection.scalar(
             select(func.count()).select_from(Contact).where(Contact.workspace_id == workspace.id)
+        )
+    assert count == 1
+
+
+async def test_concurrent_batch_upserts_of_one_domain_make_one_company(
+    committing_app: FastAPI, committing_client: AsyncClient, engine: AsyncEngine
+) -> None:
+    """As contacts do: every item succeeds, one creates, the others update it."""
+    workspace = await new_workspace(committing_app, "Concurrent company upserts")
+    responses = await asyncio.gather(
+        *(
+            committing_client.post(
+                "/v1/companies/batch",
+                json={
+                    "operation": "upsert",
+                    "items": [{"domain": "race.example", "name": f"Race {n}"}],
+                },
+                headers=workspace.headers,
+            )
+            for n in range(12)
+        )
+    )
+    assert all(response.status_code == 200 for response in responses), responses[0].text
+    results = [response.json() for response in responses]
+    assert [result["succeeded"] for result in results] == [1] * 12, results
+    async with engine.connect() as connection:
+        count = await connection.scalar(
+            select(func.count()).select_from(Company).where(Company.workspace_id == workspace.id)
         )
     assert count == 1

@@ -10,7 +10,7 @@ from crm_api.core.auth import Principal, Scope
 from crm_api.core.cascade import update_each
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.direct import ReadById
-from crm_api.core.errors import NotFound
+from crm_api.core.errors import Duplicate, NotFound
 from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range, record_conditions, search_condition
 from crm_api.core.pagination import page_of, parse_sort
@@ -60,10 +60,20 @@ async def upsert_company(
     session: AsyncSession, principal: Principal, data: CompanyUpsert
 ) -> tuple[Company, bool]:
     """Create the company with this domain, or update the one that has it (the fields sent, as
-    in PATCH). True when created; a concurrent creation of the same domain is a 409."""
+    in PATCH). True when created.
+
+    Concurrent upserts of one domain serialise on the unique index, as contacts' do on email:
+    the losers' inserts fail in a savepoint, and they update the winner's row instead."""
     existing = await repository.find_by_domain(session, principal.workspace_id, data.domain)
     if existing is None:
-        return await create_company(session, principal, CompanyCreate(**_sent(data))), True
+        try:
+            return await create_company(session, principal, CompanyCreate(**_sent(data))), True
+        except Duplicate:
+            existing = await repository.find_by_domain(
+                session, principal.workspace_id, data.domain
+            )
+            if existing is None:  # pragma: no cover - the winner was deleted meanwhile
+                raise
     update = CompanyUpdate(**_sent(data))
     return await update_company(session, principal, existing.id, update, IfMatch(None)), False
 
