@@ -81,3 +81,29 @@ async def test_concurrent_batch_upserts_of_one_domain_make_one_company(
             select(func.count()).select_from(Company).where(Company.workspace_id == workspace.id)
         )
     assert count == 1
+
+
+async def test_concurrent_deletions_of_webhook_endpoints_all_succeed(
+    committing_app: FastAPI, committing_client: AsyncClient
+) -> None:
+    """Each deletion's event fans out to the workspace's other endpoints: without an order
+    between deletions they deadlocked (a 500, then a 503)."""
+    workspace = await new_workspace(committing_app, "Concurrent endpoint deletions")
+    ids = []
+    for number in range(12):
+        created = await committing_client.post(
+            "/v1/webhook-endpoints",
+            json={"url": f"https://partner{number}.example/hooks", "event_types": ["*"]},
+            headers=workspace.headers,
+        )
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+    responses = await asyncio.gather(
+        *(
+            committing_client.delete(f"/v1/webhook-endpoints/{endpoint}", headers=workspace.headers)
+            for endpoint in ids
+        )
+    )
+    assert [response.status_code for response in responses] == [204] * 12, [
+        response.text for response in responses if response.status_code != 204
+    ]

@@ -69,9 +69,7 @@ async def upsert_company(
         try:
             return await create_company(session, principal, CompanyCreate(**_sent(data))), True
         except Duplicate:
-            existing = await repository.find_by_domain(
-                session, principal.workspace_id, data.domain
-            )
+            existing = await repository.find_by_domain(session, principal.workspace_id, data.domain)
             if existing is None:  # pragma: no cover - the winner was deleted meanwhile
                 raise
     update = CompanyUpdate(**_sent(data))

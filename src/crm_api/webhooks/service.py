@@ -102,6 +102,16 @@ async def update_endpoint(
 async def delete_endpoint(
     session: AsyncSession, principal: Principal, endpoint_id: uuid.UUID, if_match: IfMatch
 ) -> None:
+    # Deleting writes a webhook_endpoint.deleted event, whose fan-out (a trigger) key-share locks
+    # the workspace's other endpoints; two deletions would each hold one endpoint and wait for
+    # the other's. Deletions in a workspace take turns instead.
+    await session.execute(
+        select(
+            func.pg_advisory_xact_lock(
+                func.hashtextextended(f"webhook-deletes:{principal.workspace_id}", 0)
+            )
+        )
+    )
     endpoint = await get_endpoint(session, principal, endpoint_id, for_update=True)
     if_match.check(endpoint.version)
     read = WebhookEndpointRead.model_validate(endpoint)
