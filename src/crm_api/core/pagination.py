@@ -71,19 +71,28 @@ def parse_sort(value: str, allowed: Mapping[str, InstrumentedAttribute[Any]]) ->
     return Sort(field=name, column=allowed[name], descending=value.startswith("-"))
 
 
+def pack_cursor(*values: Any) -> str:
+    """An opaque cursor holding JSON values (see unpack_cursor)."""
+    raw = json.dumps(values, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def unpack_cursor(cursor: str) -> Any:
+    """What pack_cursor packed; ValueError or binascii.Error when it is not a cursor."""
+    return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+
+
 def encode_cursor(sort: Sort, value: Any, row_id: uuid.UUID) -> str:
     if isinstance(value, date):  # datetimes too
         value = value.isoformat()
     elif isinstance(value, Decimal):
         value = str(value)
-    raw = json.dumps([sort.field, sort.descending, value, str(row_id)], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return pack_cursor(sort.field, sort.descending, value, str(row_id))
 
 
 def decode_cursor(cursor: str, sort: Sort) -> tuple[Any, uuid.UUID]:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        field, descending, value, row_id = json.loads(base64.urlsafe_b64decode(padded))
+        field, descending, value, row_id = unpack_cursor(cursor)
         if field != sort.field or descending != sort.descending:
             raise invalid_field(["query", "cursor"], "the cursor belongs to another sort order")
         return _sort_value(sort.column.type, value), uuid.UUID(row_id)

@@ -1,6 +1,4 @@
-import base64
 import binascii
-import json
 import uuid
 from typing import Annotated
 
@@ -10,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.errors import NotFound, invalid_field, problem_responses
 from crm_api.core.export import add_export_route
-from crm_api.core.pagination import page_of, parse_sort
+from crm_api.core.pagination import pack_cursor, page_of, parse_sort, unpack_cursor
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
@@ -52,14 +50,12 @@ _FOLLOW = "position"
 
 
 def _position_cursor(tx_id: int, position: int) -> str:
-    raw = json.dumps([_FOLLOW, tx_id, position], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return pack_cursor(_FOLLOW, tx_id, position)
 
 
 def _position_of(cursor: str) -> tuple[int, int]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        kind, tx_id, position = json.loads(raw)
+        kind, tx_id, position = unpack_cursor(cursor)
     except (ValueError, TypeError, binascii.Error) as exc:
         raise invalid_field(["query", "cursor"], "the cursor is not valid") from exc
     if kind != _FOLLOW or type(tx_id) is not int or type(position) is not int:
