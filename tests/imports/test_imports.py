@@ -20,6 +20,8 @@ from tests.factories import (
     make_company,
     make_contact,
     make_custom_field,
+    make_deal,
+    make_member,
     make_pipeline,
     new_workspace,
 )
@@ -561,3 +563,116 @@ async def test_a_cell_longer_than_the_csv_modules_default_limit_fails_its_row_on
     assert (job["status"], job["created"], job["failed"]) == ("succeeded", 1, 1)
     errors = await errors_of(client, workspace, job)
     assert errors[1][0]["loc"] == ["last_name"]
+
+
+async def test_an_export_imported_into_another_workspace_keeps_its_links(
+    client: AsyncClient, app: FastAPI, settings: Settings, workspace: Workspace
+) -> None:
+    """Ids mean nothing in another workspace: an export also names each linked record (the
+    company's domain, the owner's email, the pipeline's and stage's names), and an import
+    links by those names, refusing a row whose name is not found."""
+    other = await new_workspace(app, "Elsewhere")
+    email = "owner@example.com"
+    here = {
+        "company": await make_company(client, workspace, domain="acme.example"),
+        "gone": await make_company(client, workspace, domain="gone.example"),
+        "owner": await make_member(client, workspace, email=email),
+        "pipeline": await make_pipeline(client, workspace, name="Renewals"),
+        "lonely": await make_pipeline(client, workspace, name="Only here"),
+    }
+    await make_contact(
+        client,
+        workspace,
+        email="linked@example.com",
+        company_id=here["company"]["id"],
+        owner_id=here["owner"]["id"],
+    )
+    await make_contact(client, workspace, email="gone@example.com", company_id=here["gone"]["id"])
+    later = next(s for s in here["pipeline"]["stages"] if s["name"] == "Later")
+    await make_deal(
+        client,
+        workspace,
+        name="Renewal",
+        pipeline_id=here["pipeline"]["id"],
+        stage_id=later["id"],
+        company_id=here["company"]["id"],
+        owner_id=here["owner"]["id"],
+    )
+    await make_deal(client, workspace, name="Nowhere", pipeline_id=here["lonely"]["id"])
+    contacts_csv = await client.get(
+        "/v1/contacts/export", params={"format": "csv"}, headers=workspace.headers
+    )
+    assert contacts_csv.status_code == 200
+    header = contacts_csv.text.splitlines()[0].split(",")
+    assert {"company_domain", "owner_email"} <= set(header)
+    deals_jsonl = await client.get(
+        "/v1/deals/export", params={"format": "jsonl"}, headers=workspace.headers
+    )
+    assert deals_jsonl.status_code == 200
+
+    there = {
+        "company": await make_company(client, other, domain="acme.example"),
+        "owner": await make_member(client, other, email=email.upper()),
+        "pipeline": await make_pipeline(client, other, name="Renewals"),
+    }
+    job = await imported(client, app, settings, other, contacts_csv.text)
+    assert (job["created"], job["failed"]) == (1, 1), job
+    (failure,) = (await errors_of(client, other, job)).values()
+    assert failure == [
+        {
+            "loc": ["company_domain"],
+            "msg": "no company with the domain gone.example in this workspace",
+            "type": "conflict",
+        }
+    ]
+    (contact,) = (await client.get("/v1/contacts", headers=other.headers)).json()["data"]
+    assert contact["email"] == "linked@example.com"
+    assert (contact["company_id"], contact["owner_id"]) == (
+        there["company"]["id"],
+        there["owner"]["id"],
+    )
+
+    job = await imported(
+        client, app, settings, other, deals_jsonl.text, resource="deals", filename="deals.jsonl"
+    )
+    assert (job["created"], job["failed"]) == (1, 1), job
+    (failure,) = (await errors_of(client, other, job)).values()
+    assert failure[0]["loc"] == ["pipeline_name"]
+    assert failure[0]["msg"] == "no pipeline named Only here in this workspace"
+    (deal,) = (await client.get("/v1/deals", headers=other.headers)).json()["data"]
+    there_later = next(s for s in there["pipeline"]["stages"] if s["name"] == "Later")
+    assert deal["name"] == "Renewal"
+    assert (deal["pipeline_id"], deal["stage_id"]) == (there["pipeline"]["id"], there_later["id"])
+    assert (deal["company_id"], deal["owner_id"]) == (
+        there["company"]["id"],
+        there["owner"]["id"],
+    )
+
+
+async def test_a_link_that_names_nothing_or_cannot_be_read_fails_its_row(
+    client: AsyncClient, app: FastAPI, settings: Settings, workspace: Workspace
+) -> None:
+    pipeline = await make_pipeline(client, workspace, name="Renewals")
+    csv = (
+        "name,pipeline_name,stage_name,company_domain,owner_email\n"
+        "Good,Renewals,Later,,\n"
+        "No stage,Renewals,Nope,,\n"
+        "Bad domain,Renewals,,not a domain,\n"
+        "No owner,Renewals,,,nobody@example.com\n"
+    )
+    job = await imported(client, app, settings, workspace, csv, resource="deals")
+    assert (job["created"], job["failed"]) == (1, 3), job
+    errors = await errors_of(client, workspace, job)
+    assert errors[2] == [
+        {
+            "loc": ["stage_name"],
+            "msg": "no stage named Nope in the deal's pipeline",
+            "type": "conflict",
+        }
+    ]
+    assert errors[3][0]["loc"] == ["company_domain"]
+    assert errors[3][0]["msg"] == "must be a domain name such as example.com"
+    assert errors[4][0]["msg"] == "no member with the email nobody@example.com in this workspace"
+    (deal,) = (await client.get("/v1/deals", headers=workspace.headers)).json()["data"]
+    later = next(s for s in pipeline["stages"] if s["name"] == "Later")
+    assert deal["stage_id"] == later["id"]

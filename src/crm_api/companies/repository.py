@@ -48,6 +48,17 @@ async def find_by_domain(
     )
 
 
+async def domains_of(
+    session: AsyncSession, workspace_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str | None]:
+    rows = await session.execute(
+        select(Company.id, Company.domain).where(
+            Company.workspace_id == workspace_id, Company.id.in_(ids)
+        )
+    )
+    return {row.id: row.domain for row in rows}
+
+
 async def list_companies(
     session: AsyncSession,
     workspace_id: uuid.UUID,

@@ -1,4 +1,5 @@
 import uuid
+from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -219,3 +220,11 @@ async def purge_company(
             session, principal, resource, model, model.company_id == company.id, unlink
         )
     await purge(session, principal, company, if_match, resource="company", snapshot=CompanyRead.of)
+
+
+async def domains_of(
+    session: AsyncSession, principal: Principal, ids: Iterable[uuid.UUID | None]
+) -> dict[uuid.UUID, str | None]:
+    """Each company's domain: what names a company in any workspace (an export's link)."""
+    wanted = sorted({company_id for company_id in ids if company_id is not None})
+    return await repository.domains_of(session, principal.workspace_id, wanted) if wanted else {}

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_api.companies import service as companies_service
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.batch import BATCH_DESCRIPTION, BatchRequest, BatchResult, batch
 from crm_api.core.concurrency import IfMatchDep, etag
@@ -13,11 +14,13 @@ from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
+from crm_api.members import service as members_service
 from crm_api.models import Contact
 
 from . import service
 from .schemas import (
     ContactCreate,
+    ContactExportRow,
     ContactListParams,
     ContactRead,
     ContactUpdate,
@@ -196,11 +199,30 @@ async def _contacts_page(
     return contacts_of(rows), cursor
 
 
+async def _contacts_export(
+    session: AsyncSession, principal: Principal, params: Any
+) -> tuple[list[ContactExportRow], str | None]:
+    contacts, cursor = await _contacts_page(session, principal, params)
+    domains = await companies_service.domains_of(
+        session, principal, (c.company_id for c in contacts)
+    )
+    emails = await members_service.emails_of(session, principal, (c.owner_id for c in contacts))
+    rows = [
+        ContactExportRow.model_construct(
+            **dict(contact),
+            company_domain=domains.get(contact.company_id) if contact.company_id else None,
+            owner_email=emails.get(contact.owner_id) if contact.owner_id else None,
+        )
+        for contact in contacts
+    ]
+    return rows, cursor
+
+
 add_export_route(
     router,
     plural="contacts",
     list_model=ContactListParams,
-    fetch=_contacts_page,
-    read=ContactRead,
+    fetch=_contacts_export,
+    read=ContactExportRow,
     reader=Reader,
 )

@@ -117,6 +117,13 @@ class ContactRead(ReadSchema):
     version: int
 
 
+class ContactExportRow(ContactRead):
+    """A contact as an export writes it: its links also by what names them in any workspace."""
+
+    company_domain: str | None = Field(default=None, description="The company's domain.")
+    owner_email: str | None = Field(default=None, description="The owner's email.")
+
+
 # One validation call for a whole page of rows: cheaper than one model_validate a row.
 _CONTACT_PAGE = TypeAdapter(list[ContactRead])
 

@@ -155,7 +155,10 @@ def add_export_route(
         summary=f"Export {plural} as CSV or JSON Lines",
         description=f"Every one of the {plural} the list's filters and sort select, streamed "
         "with no row limit (nested fields as JSON in CSV cells); `limit` does not apply, a "
-        "`cursor` resumes after it.",
+        "`cursor` resumes after it. Links to other records are also written by what names them "
+        "in any workspace (`company_domain`, `owner_email`, `pipeline_name`, `stage_name`, "
+        "where the record has them), so the file imports into another workspace with its "
+        "links.",
         responses=documented_export(),
         response_class=StreamingResponse,
         openapi_extra=documented_params(params_model),

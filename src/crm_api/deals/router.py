@@ -1,8 +1,10 @@
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_api.companies import service as companies_service
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.batch import BATCH_DESCRIPTION, BatchRequest, BatchResult, batch
 from crm_api.core.concurrency import IfMatchDep, etag
@@ -12,10 +14,13 @@ from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
+from crm_api.members import service as members_service
+from crm_api.pipelines import service as pipelines_service
 
 from . import service
 from .schemas import (
     DealCreate,
+    DealExportRow,
     DealListParams,
     DealRead,
     DealUpdate,
@@ -158,11 +163,33 @@ async def batch_deals(
     )
 
 
+async def _deals_export(
+    session: AsyncSession, principal: Principal, params: Any
+) -> tuple[list[DealExportRow], str | None]:
+    deals, cursor = await service.list_deals(session, principal, params)
+    domains = await companies_service.domains_of(session, principal, (d.company_id for d in deals))
+    emails = await members_service.emails_of(session, principal, (d.owner_id for d in deals))
+    names = await pipelines_service.names_of(session, principal, (d.stage_id for d in deals))
+    rows = []
+    for deal in deals:
+        pipeline_name, stage_name = names.get(deal.stage_id, (None, None))
+        rows.append(
+            DealExportRow.model_construct(
+                **dict(deal),
+                company_domain=domains.get(deal.company_id) if deal.company_id else None,
+                owner_email=emails.get(deal.owner_id) if deal.owner_id else None,
+                pipeline_name=pipeline_name,
+                stage_name=stage_name,
+            )
+        )
+    return rows, cursor
+
+
 add_export_route(
     router,
     plural="deals",
     list_model=DealListParams,
-    fetch=service.list_deals,
-    read=DealRead,
+    fetch=_deals_export,
+    read=DealExportRow,
     reader=Reader,
 )

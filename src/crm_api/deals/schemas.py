@@ -128,6 +128,16 @@ class DealRead(ReadSchema):
         return cls.of(row, links)
 
 
+class DealExportRow(DealRead):
+    """A deal as an export writes it: its links also by what names them in any workspace (the
+    company's domain, the owner's email, the pipeline's and stage's names)."""
+
+    company_domain: str | None = None
+    owner_email: str | None = None
+    pipeline_name: str | None = None
+    stage_name: str | None = None
+
+
 class StageChangeRead(ReadSchema):
     id: uuid.UUID
     from_stage_id: uuid.UUID | None

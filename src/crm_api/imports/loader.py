@@ -25,7 +25,7 @@ from crm_api.models import CustomFieldDefinition, ImportJob
 from crm_api.models.base import utcnow
 
 from . import sources
-from .resources import Resource
+from .resources import LinkProblem, Resource
 
 
 @dataclass(slots=True)
@@ -35,6 +35,7 @@ class Prepared:
     values: dict[str, Any]  # column -> value, as a creation would write it
     sent: list[str]  # the columns the row gives (an update changes only these)
     create_problem: str | None  # why the row could not create a record (required fields)
+    links: dict[str, str]  # link field -> the name it gives (see resources.Link)
 
 
 @dataclass(slots=True)
@@ -71,6 +72,11 @@ def prepare(
         counts.fail(row.number, row.problem)
         return None
     values = row.values
+    try:
+        links = resource.link_values(values)
+    except LinkProblem as exc:
+        counts.fail(row.number, exc.msg, _error_loc(row, [exc.field]), "value_error")
+        return None
     given = values.get("custom_fields")
     if given is not None and not isinstance(given, dict):
         loc = _error_loc(row, ["custom_fields"])
@@ -118,7 +124,8 @@ def prepare(
     sent = [
         column for name in model.model_fields_set for column in resource.field_columns.get(name, ())
     ]
-    return Prepared(row.number, resource.key_of(model), columns, sent, create_problem)
+    sent += [link.column for link in resource.links if link.field in links]
+    return Prepared(row.number, resource.key_of(model), columns, sent, create_problem, links)
 
 
 _STAGE_EXTRA = ("row_number", "sent", "key_hash", "create_problem")
@@ -126,12 +133,14 @@ _STAGE_EXTRA = ("row_number", "sent", "key_hash", "create_problem")
 
 def _staging_sql(resource: Resource) -> str:
     columns = ", ".join(resource.columns)
+    links = "".join(f", ADD COLUMN {link.field} text" for link in resource.links)
     return (
         f"CREATE TEMP TABLE import_stage ON COMMIT DROP AS "
         f"SELECT id, {columns} FROM {resource.table} WITH NO DATA;"
         "ALTER TABLE import_stage ADD COLUMN row_number integer, ADD COLUMN sent text[], "
         "ADD COLUMN key_hash bytea, ADD COLUMN create_problem text, "
         "ADD COLUMN existing_id uuid, ADD COLUMN existing_archived boolean"
+        f"{links}"
     )
 
 
@@ -149,6 +158,7 @@ def _record(resource: Resource, prepared: Prepared, row_id: uuid.UUID) -> tuple[
         prepared.sent,
         resource.key_hash(prepared.key),
         prepared.create_problem,
+        *(prepared.links.get(link.field) for link in resource.links),
     )
 
 
@@ -204,7 +214,12 @@ async def _merge(
         return
     await raw.copy_records_to_table(
         "import_stage",
-        columns=("id", *resource.columns, *_STAGE_EXTRA),
+        columns=(
+            "id",
+            *resource.columns,
+            *_STAGE_EXTRA,
+            *(link.field for link in resource.links),
+        ),
         records=[_record(resource, prepared, new_id()) for prepared in chunk],
     )
     if resource.erasable and not job.reimport_erased:
@@ -218,6 +233,13 @@ async def _merge(
             "the contact again",
             loc=[resource.key or "id"],
         )
+    now = utcnow()
+    for step in resource.steps:
+        args = (workspace_id, now) if "$2" in step.sql else (workspace_id,)
+        if step.refusal is None:
+            await raw.execute(step.sql, *args)
+        else:
+            await _refuse(raw, counts, step.sql, *args, msg=step.refusal, loc=list(step.loc))
     for column, (target, noun) in resource.references.items():
         await _refuse(
             raw,
@@ -229,13 +251,6 @@ async def _merge(
             msg=f"no {noun} {{value}} in this workspace",
             loc=[column],
         )
-    now = utcnow()
-    for step in resource.steps:
-        args = (workspace_id, now) if "$2" in step.sql else (workspace_id,)
-        if step.refusal is None:
-            await raw.execute(step.sql, *args)
-        else:
-            await _refuse(raw, counts, step.sql, *args, msg=step.refusal, loc=list(step.loc))
     key = resource.key_sql
     if key is not None:
         await raw.execute(

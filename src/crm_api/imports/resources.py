@@ -14,7 +14,7 @@ import asyncpg
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_api.companies.schemas import CompanyCreate, CompanyRead, CompanyUpsert
+from crm_api.companies.schemas import CompanyCreate, CompanyRead, CompanyUpsert, normalize_domain
 from crm_api.contacts.schemas import ContactCreate, ContactRead, ContactUpsert
 from crm_api.core.auth import Principal
 from crm_api.core.ids import new_id
@@ -53,6 +53,40 @@ class StagedStep:
     loc: tuple[str, ...] = ()
 
 
+class LinkProblem(ValueError):
+    def __init__(self, field: str, msg: str) -> None:
+        super().__init__(msg)
+        self.field = field
+        self.msg = msg
+
+
+@dataclass(frozen=True)
+class Link:
+    """A field that names a linked record the way an export writes it (a company's domain, a
+    stage's name), so a file from another workspace links again: the import looks it up in
+    this workspace and sets ``column`` from it, in place of any id the row gives."""
+
+    field: str
+    column: str
+    normalize: Callable[[str], str] = lambda value: value
+
+
+def link_steps(link: Link, table: str, match: str, refusal: str) -> tuple[StagedStep, StagedStep]:
+    """Resolve ``link`` against ``table`` (alias t; ``match`` compares t to the staged row s),
+    then refuse the rows whose name matched nothing."""
+    found = f"t.workspace_id = $1 AND s.{link.field} IS NOT NULL AND {match}"
+    return (
+        StagedStep(f"UPDATE import_stage s SET {link.column} = t.id FROM {table} t WHERE {found}"),
+        StagedStep(
+            f"DELETE FROM import_stage s WHERE s.{link.field} IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {table} t WHERE {found}) "
+            f"RETURNING s.row_number, s.{link.field} AS value",
+            refusal,
+            (link.field,),
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class Resource:
     name: str
@@ -79,6 +113,9 @@ class Resource:
     jsonb: frozenset[str] = frozenset({"address", "custom_fields"})
     # Remembered erasures refuse the key unless the job says otherwise.
     erasable: bool = False
+    # Fields that name a linked record (see Link); resolved by ``steps``.
+    links: tuple[Link, ...] = ()
+    # Statements on the staging table, in order, before the references are checked.
     steps: tuple[StagedStep, ...] = ()
     # Fields of the create schema an import does not take.
     excluded: frozenset[str] = frozenset()
@@ -93,6 +130,22 @@ class Resource:
         if address is not None:
             values["address"] = address.model_dump(mode="json", exclude_none=True)
         return self.derive(values)
+
+    def link_values(self, values: dict[str, Any]) -> dict[str, str]:
+        """Take the links out of a row's values (the create schema does not know them),
+        normalized; a link that cannot be read raises ValueError naming it."""
+        found: dict[str, str] = {}
+        for link in self.links:
+            value = values.pop(link.field, None)
+            if value is None or value == "":
+                continue
+            if not isinstance(value, str):
+                raise LinkProblem(link.field, "must be text")
+            try:
+                found[link.field] = link.normalize(value)
+            except ValueError as exc:
+                raise LinkProblem(link.field, str(exc)) from exc
+        return found
 
     def key_of(self, model: BaseModel) -> str | None:
         if self.key is None:
@@ -174,6 +227,21 @@ def _columns_of(fields: tuple[str, ...], **special: tuple[str, ...]) -> dict[str
 
 _CONTACT_FIELDS = _writable(ContactCreate)
 
+COMPANY_DOMAIN = Link("company_domain", "company_id", normalize_domain)
+OWNER_EMAIL = Link("owner_email", "owner_id", lambda value: value.strip().lower())
+_COMPANY_BY_DOMAIN = link_steps(
+    COMPANY_DOMAIN,
+    "companies",
+    "t.domain = s.company_domain",
+    "no company with the domain {value} in this workspace",
+)
+_OWNER_BY_EMAIL = link_steps(
+    OWNER_EMAIL,
+    "members",
+    "lower(t.email) = s.owner_email",
+    "no member with the email {value} in this workspace",
+)
+
 
 def _with_phones_e164(values: dict[str, Any]) -> dict[str, Any]:
     """What the contact model's listener keeps on every ORM write, here for rows copied in."""
@@ -189,7 +257,7 @@ CONTACTS = Resource(
     upsert=ContactUpsert,
     read=ContactRead.model_validate,
     fields=Fields(
-        names=frozenset(_CONTACT_FIELDS),
+        names=frozenset({*_CONTACT_FIELDS, "company_domain", "owner_email"}),
         json_fields=frozenset({"additional_emails", "phones", "address", "tags", "custom_fields"}),
         text_lists=frozenset({"additional_emails", "tags"}),
         phone_lists=frozenset({"phones"}),
@@ -202,6 +270,8 @@ CONTACTS = Resource(
     conflict_target="(workspace_id, lower(email))",
     references={"company_id": ("companies", "company"), "owner_id": ("members", "member")},
     erasable=True,
+    links=(COMPANY_DOMAIN, OWNER_EMAIL),
+    steps=(*_COMPANY_BY_DOMAIN, *_OWNER_BY_EMAIL),
     derive=_with_phones_e164,
     before_read=_contacts_rescored,
     after_read=_contacts_stage_history,
@@ -293,6 +363,9 @@ async def _deals_stage_history(
 
 _DEAL_FIELDS = _writable(DealCreate, "contacts")
 
+PIPELINE_NAME = Link("pipeline_name", "pipeline_id", str.strip)
+STAGE_NAME = Link("stage_name", "stage_id", str.strip)
+
 DEALS = Resource(
     name="deals",
     table="deals",
@@ -302,7 +375,9 @@ DEALS = Resource(
     upsert=DealCreate,
     read=lambda row: DealRead.of(row, []),
     fields=Fields(
-        names=frozenset(_DEAL_FIELDS),
+        names=frozenset(
+            {*_DEAL_FIELDS, "company_domain", "owner_email", "pipeline_name", "stage_name"}
+        ),
         json_fields=frozenset({"amount", "tags", "custom_fields"}),
         text_lists=frozenset({"tags"}),
     ),
@@ -322,7 +397,16 @@ DEALS = Resource(
     jsonb=frozenset({"custom_fields"}),
     excluded=frozenset({"contacts"}),
     derive=lambda values: split_money(values, "amount", "currency"),
+    links=(COMPANY_DOMAIN, OWNER_EMAIL, PIPELINE_NAME, STAGE_NAME),
     steps=(
+        *_COMPANY_BY_DOMAIN,
+        *_OWNER_BY_EMAIL,
+        *link_steps(
+            PIPELINE_NAME,
+            "pipelines",
+            "t.name = s.pipeline_name",
+            "no pipeline named {value} in this workspace",
+        ),
         StagedStep(
             "UPDATE import_stage SET pipeline_id = (SELECT p.id FROM pipelines p "
             "WHERE p.workspace_id = $1 ORDER BY p.created_at, p.id LIMIT 1) "
@@ -333,6 +417,12 @@ DEALS = Resource(
             "WHERE p.workspace_id = $1 AND p.id = s.pipeline_id) RETURNING s.row_number",
             "no such pipeline",
             ("pipeline_id",),
+        ),
+        *link_steps(
+            STAGE_NAME,
+            "pipeline_stages",
+            "t.pipeline_id = s.pipeline_id AND t.name = s.stage_name",
+            "no stage named {value} in the deal's pipeline",
         ),
         StagedStep(
             "UPDATE import_stage s SET stage_id = (SELECT st.id FROM pipeline_stages st "

@@ -35,6 +35,17 @@ async def find_by_email(
     )
 
 
+async def emails_of(
+    session: AsyncSession, workspace_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    rows = await session.execute(
+        select(Member.id, Member.email).where(
+            Member.workspace_id == workspace_id, Member.id.in_(ids)
+        )
+    )
+    return {row.id: row.email for row in rows}
+
+
 async def list_members(
     session: AsyncSession, workspace_id: uuid.UUID, params: MemberListParams, sort: Sort
 ) -> Sequence[Member]:

@@ -1,4 +1,5 @@
 import uuid
+from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -89,3 +90,11 @@ async def delete_member(
     await session.delete(member)
     await session.flush()
     record_event(session, principal, "member.deleted", member_id, snapshot)
+
+
+async def emails_of(
+    session: AsyncSession, principal: Principal, ids: Iterable[uuid.UUID | None]
+) -> dict[uuid.UUID, str]:
+    """Each member's email: what names a member in any workspace (an export's link)."""
+    wanted = sorted({member_id for member_id in ids if member_id is not None})
+    return await repository.emails_of(session, principal.workspace_id, wanted) if wanted else {}

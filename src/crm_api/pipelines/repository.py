@@ -66,6 +66,22 @@ async def stages_of(
     return (await session.scalars(statement)).all()
 
 
+async def names_of(
+    session: AsyncSession, workspace_id: uuid.UUID, stage_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, str]]:
+    """Each stage's (pipeline name, stage name)."""
+    rows = await session.execute(
+        select(PipelineStage.id, Pipeline.name.label("pipeline"), PipelineStage.name)
+        .join(
+            Pipeline,
+            (Pipeline.workspace_id == PipelineStage.workspace_id)
+            & (Pipeline.id == PipelineStage.pipeline_id),
+        )
+        .where(PipelineStage.workspace_id == workspace_id, PipelineStage.id.in_(stage_ids))
+    )
+    return {row.id: (row.pipeline, row.name) for row in rows}
+
+
 async def get_stage(
     session: AsyncSession, workspace_id: uuid.UUID, stage_id: uuid.UUID
 ) -> PipelineStage | None:

@@ -1,6 +1,6 @@
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -286,3 +286,11 @@ async def delete_stage(
         session, principal.workspace_id, pipeline_id, stage.position + 1, -1
     )
     return await _changed(session, principal, pipeline)
+
+
+async def names_of(
+    session: AsyncSession, principal: Principal, stage_ids: Iterable[uuid.UUID | None]
+) -> dict[uuid.UUID, tuple[str, str]]:
+    """Each stage's (pipeline name, stage name): what names it in any workspace."""
+    ids = sorted({stage_id for stage_id in stage_ids if stage_id is not None})
+    return await repository.names_of(session, principal.workspace_id, ids) if ids else {}
