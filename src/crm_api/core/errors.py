@@ -142,7 +142,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "Missing or invalid API key",
         403: "The API key lacks the required scope",
         404: "Not found (or in another workspace)",
-        409: "Conflict: duplicate natural key or invalid state",
+        409: "Conflict: a duplicate natural key, a state that does not allow the change, or an "
+        "Idempotency-Key whose first request is still running or showed a secret once",
         412: "If-Match does not match the current version",
         413: "Request body too large",
         415: "Content-Type is not application/json",

@@ -18,6 +18,7 @@ from crm_api.core.errors import UnsupportedMediaType, problem_responses
 from crm_api.core.idempotency import IdempotencyDependency, api_key_claim, store_response
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_IDEMPOTENCY_CONFLICT = problem_responses(409)
 
 
 def _media_type(content_type: str) -> str:
@@ -55,6 +56,9 @@ class CRMRoute(APIRoute):
         claim = self.idempotency_claim(scopes)
         if "POST" in (kwargs.get("methods") or ()) and claim is not None:
             kwargs["dependencies"] = [*(kwargs.get("dependencies") or ()), Depends(claim)]
+            # An Idempotency-Key whose first request is still running, or whose response
+            # showed a secret (never replayed), answers 409 on any POST.
+            kwargs["responses"] = {**_IDEMPOTENCY_CONFLICT, **(kwargs.get("responses") or {})}
         super().__init__(path, endpoint, **kwargs)
         scopes.update(required_scopes(self.dependant))
         # An upload (File / Form parameters) takes multipart/form-data instead of JSON.
