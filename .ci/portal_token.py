@@ -46,6 +46,9 @@ def invitation_token(box: Path, address: str, seconds: float = 60) -> str:
 
 
 def main(base: str, key: str, data_dir: str) -> None:
+    # Something to order: the portal lists products, and its order links take the first one.
+    product = {"sku": "FUZZ-1", "name": "Fuzzing", "price": {"amount": "9.99", "currency": "EUR"}}
+    call(base, "/v1/products", product, key)
     address = f"fuzz-{int(time.time())}@example.com"
     contact = call(base, "/v1/contacts", {"first_name": "Fuzz", "email": address}, key)
     call(base, f"/v1/contacts/{contact['id']}/portal-invitations", {}, key)

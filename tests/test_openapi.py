@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from tests.contract import DOCUMENT
+from tests.contract import DOCUMENT, PATHS
 
 
 def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -40,3 +40,34 @@ async def test_the_app_serves_the_document(client: AsyncClient, app: FastAPI) ->
     assert response.status_code == 200
     assert response.json() == app.openapi()
     assert (await client.get("/docs")).status_code == 200
+
+
+def test_every_operation_that_takes_a_record_id_is_linked_from_where_the_id_is_made() -> None:
+    """Clients (and the stateful fuzzer) follow links from a creation, or a list of records
+    nothing creates, to every operation that takes the id; each link names a real operation
+    and fills exactly that operation's path parameters, from its own face of the API."""
+    operations = {op["operationId"]: (path, op) for path, _, op in _operations(DOCUMENT)}
+    linked: set[str] = set()
+    for path, _, operation in _operations(DOCUMENT):
+        for response in operation["responses"].values():
+            for link in response.get("links", {}).values():
+                target_path, target = operations[link["operationId"]]
+                linked.add(link["operationId"])
+                assert target_path.startswith("/v1/portal/") == path.startswith("/v1/portal/")
+                parameters = {p["name"] for p in target.get("parameters", []) if p["in"] == "path"}
+                assert set(link.get("parameters", {})) == parameters, (path, target_path)
+                assert link.get("parameters") or link.get("requestBody"), (path, target_path)
+    unlinked = [
+        f"{method} {path}"
+        for path, method, operation in _operations(DOCUMENT)
+        if "{" in path and operation["operationId"] not in linked
+    ]
+    assert unlinked == []
+    contact = PATHS["/v1/contacts"]["post"]["responses"]["201"]["links"]
+    assert contact["get_contact"]["parameters"] == {"contact_id": "$response.body#/id"}
+    assert contact["create_ticket"]["requestBody"] == {"requester_id": "$response.body#/id"}
+    pipeline = PATHS["/v1/pipelines"]["post"]["responses"]["201"]["links"]
+    assert pipeline["update_stage"]["parameters"] == {
+        "pipeline_id": "$response.body#/id",
+        "stage_id": "$response.body#/stages/0/id",
+    }
