@@ -26,6 +26,7 @@ from crm_api.core.error_handlers import install_error_handlers
 from crm_api.core.errors import PROBLEM_MEDIA_TYPE
 from crm_api.core.idempotency import IdempotentReplay
 from crm_api.core.middleware import BodySizeLimitMiddleware, MetricsMiddleware
+from crm_api.core.openapi_inputs import describe_request_defaults
 from crm_api.core.openapi_links import add_links
 from crm_api.core.rate_limit import RateLimiter
 from crm_api.custom_fields.router import router as custom_fields_router
@@ -140,7 +141,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def _document(schema: dict[str, Any]) -> dict[str, Any]:
     """Error responses are documented as application/problem+json, as they are served, every
     /v1 operation as needing an API key, or under /v1/portal a portal token (none to sign in),
-    and each creation links to the operations that take the created record's id."""
+    each creation links to the operations that take the created record's id, and request
+    schemas state their defaults in words (see core.openapi_inputs)."""
     schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
     schemes["ApiKey"] = SECURITY_SCHEME
     schemes["PortalToken"] = PORTAL_SECURITY_SCHEME
@@ -157,7 +159,7 @@ def _document(schema: dict[str, Any]) -> dict[str, Any]:
                 content = response.get("content", {})
                 if status_code[0] in "45" and "application/json" in content:
                     content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
-    return add_links(schema)
+    return add_links(describe_request_defaults(schema))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
