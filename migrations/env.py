@@ -3,7 +3,7 @@
 import asyncio
 
 from alembic import context
-from sqlalchemy import Connection, pool
+from sqlalchemy import Connection, pool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from crm_api.core.config import get_settings
@@ -29,9 +29,16 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# Replicas that start together take turns here: the first migrates; the others wait for its
+# commit, then read the version it wrote and have nothing left to do. (A transaction-level
+# lock: PostgreSQL runs the whole upgrade in one transaction, DDL included.)
+MIGRATION_LOCK = 0x63726D5F6D6967  # "crm_mig"
+
+
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata)
     with context.begin_transaction():
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 
