@@ -1,15 +1,20 @@
 # syntax=docker/dockerfile:1
-FROM python:3.11-slim AS build
+# A pinned base (Python and Debian release), and pinned dependencies (constraints.txt), so a
+# rebuild installs what CI checked. .ci/start-path installs the same way (pip install -c
+# constraints.txt ., no extras) and runs migrate, serve and healthcheck against PostgreSQL.
+ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /build
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY src ./src
 # Without the [embedded] extra: in a container the database is a server of its own.
-RUN pip install .
+RUN pip install -c constraints.txt .
 
-FROM python:3.11-slim
+FROM ${PYTHON_IMAGE}
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin crm
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
@@ -18,6 +23,8 @@ COPY migrations ./migrations
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 CRM_HOST=0.0.0.0 CRM_PORT=8000
 USER crm
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=3s CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"]
-# `serve` applies the migrations, then runs uvicorn.
+# Reads CRM_HOST / CRM_PORT like `serve` does: change the port in one place only.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s CMD ["crm-api", "healthcheck"]
+# `serve` applies the migrations (under a lock: replicas may start together), then serves.
+# To migrate as a step of its own, run `crm-api migrate` once and serve with --no-migrate.
 CMD ["crm-api", "serve"]

@@ -4,6 +4,11 @@ Run by `.ci/start-path` from the root of a copy of the project, with `.venv/bin/
 fresh venv that the README's start command made there. It uses the standard library, plus
 `standardwebhooks` (a runtime dependency) to check the delivered signature. The service keeps its
 data where a user's would be, in `./.crm-data`; its log goes to `../serve.log`.
+
+With `--image VENV`, the Docker image's path instead, on VENV (installed as the Dockerfile
+installs): the database is the server at CRM_DATABASE_URL, two `crm-api migrate` run at once
+first (replicas starting together), the service listens on 0.0.0.0 as in the image, and
+`crm-api healthcheck` (the image's HEALTHCHECK) must pass while it runs.
 """
 
 import json
@@ -98,7 +103,28 @@ def wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"/readyz did not answer 200 within {READY_SECONDS} s")
 
 
-def run() -> None:
+def migrate_as_replicas(crm_api: str, env: dict[str, str]) -> None:
+    replicas = [
+        subprocess.Popen(  # noqa: S603
+            [crm_api, "migrate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        for _ in range(2)
+    ]
+    for replica in replicas:
+        output, _ = replica.communicate(timeout=READY_SECONDS)
+        if replica.returncode != 0:
+            raise SystemExit(f"crm-api migrate failed beside another:\n{output.decode()}")
+    step("two crm-api migrate at once: both succeeded")
+
+
+def health(crm_api: str, env: dict[str, str], *options: str) -> None:
+    checked = subprocess.run(  # noqa: S603
+        [crm_api, "healthcheck", *options], env=env, capture_output=True, timeout=30, check=False
+    )
+    expect(checked.returncode == 0, checked.stderr.decode())
+
+
+def run(image_venv: str | None) -> None:
     # Stopped from outside (CI stopping early): stop the service on the way out, as below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     port = free_port()
@@ -111,7 +137,10 @@ def run() -> None:
         CRM_WEBHOOK_ALLOWED_NETWORKS='["127.0.0.0/8"]',
         CRM_WORKER_POLL_SECONDS="0.2",
     )
-    crm_api = str(Path(".venv/bin/crm-api").resolve())
+    crm_api = str(Path(image_venv or ".venv", "bin", "crm-api").resolve())
+    if image_venv is not None:
+        env.update(CRM_DATABASE_URL=os.environ["CRM_DATABASE_URL"], CRM_HOST="0.0.0.0")  # noqa: S104
+        migrate_as_replicas(crm_api, env)
     receiver = Receiver()
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     log = Path("../serve.log").open("wb")  # noqa: SIM115 - closed once the service has stopped
@@ -121,6 +150,10 @@ def run() -> None:
     try:
         wait_ready(base, server)
         step(f"/readyz answered 200 after {time.monotonic() - started:.1f} s")
+        if image_venv is not None:
+            health(crm_api, env)
+            health(crm_api, env, "--ready")
+            step("crm-api healthcheck passed (the port and host from the settings)")
 
         # As the README's first steps: create a workspace beside the running service.
         made = subprocess.run(  # noqa: S603
@@ -177,6 +210,8 @@ def run() -> None:
     if code != 0:
         raise SystemExit(f"crm-api serve exited with {code} after SIGINT")
     step("stopped cleanly")
+    if image_venv is not None:
+        return
 
     if (data_dir / "postgres" / "postmaster.pid").exists():
         raise SystemExit("the embedded PostgreSQL is still running after crm-api serve stopped")
@@ -192,4 +227,4 @@ def run() -> None:
 
 
 if __name__ == "__main__":
-    run()
+    run(sys.argv[2] if sys.argv[1:2] == ["--image"] else None)

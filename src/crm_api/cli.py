@@ -1,4 +1,5 @@
-"""The ``crm-api`` command: serve, worker, migrate, create-workspace, import, export, openapi."""
+"""The ``crm-api`` command: serve, worker, migrate, healthcheck, create-workspace, import,
+export, openapi."""
 
 import argparse
 import asyncio
@@ -255,6 +256,24 @@ def cmd_openapi(args: argparse.Namespace, settings: Settings) -> None:
     print(f"Wrote {output}")
 
 
+def cmd_healthcheck(args: argparse.Namespace, settings: Settings) -> None:
+    """Exit 0 when the service on CRM_HOST / CRM_PORT answers its probe (a container's health
+    check: it reads the same settings as `serve`, so the port is never written twice)."""
+    import urllib.error
+    import urllib.request
+
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104
+    url = f"http://{host}:{settings.port}/{'readyz' if args.ready else 'healthz'}"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:
+            healthy = response.status == 200
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"crm-api: {url}: {exc}", file=sys.stderr)
+        raise SystemExit(1) from exc
+    if not healthy:
+        raise SystemExit(1)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crm-api", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -269,8 +288,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
     worker.set_defaults(handler=cmd_worker)
-    migrate = commands.add_parser("migrate", help="apply the database migrations")
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply the database migrations (safe to run from several replicas at once)",
+    )
     migrate.set_defaults(handler=cmd_migrate)
+    health = commands.add_parser(
+        "healthcheck", help="exit 0 if the service on CRM_HOST:CRM_PORT is alive (or --ready)"
+    )
+    health.add_argument("--ready", action="store_true", help="probe /readyz (the database too)")
+    health.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
+    health.set_defaults(handler=cmd_healthcheck)
     workspace = commands.add_parser(
         "create-workspace", help="create a workspace and print its first admin API key"
     )
