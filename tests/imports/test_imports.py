@@ -676,3 +676,48 @@ async def test_a_link_that_names_nothing_or_cannot_be_read_fails_its_row(
     (deal,) = (await client.get("/v1/deals", headers=workspace.headers)).json()["data"]
     later = next(s for s in pipeline["stages"] if s["name"] == "Later")
     assert deal["stage_id"] == later["id"]
+
+
+async def test_links_read_back_guarded_cells_and_fail_only_their_row_on_bad_text(
+    client: AsyncClient, app: FastAPI, settings: Settings, workspace: Workspace
+) -> None:
+    """A name that starts like a spreadsheet formula is exported as '+Upsell and imported back
+    as +Upsell; a NUL fails its row, not the job; a blank name is no name; emails compare
+    with PostgreSQL's case folding."""
+    pipeline = await make_pipeline(
+        client,
+        workspace,
+        name="+Upsell",
+        stages=[{"name": "-Cold", "probability": 10}, {"name": "=Hot", "probability": 90}],
+    )
+    owner = await make_member(client, workspace, email="İnfo@example.com")
+    hot = next(s for s in pipeline["stages"] if s["name"] == "=Hot")
+    await make_deal(
+        client, workspace, name="Guarded", pipeline_id=pipeline["id"], stage_id=hot["id"]
+    )
+    exported = await client.get(
+        "/v1/deals/export", params={"format": "csv"}, headers=workspace.headers
+    )
+    assert "'+Upsell" in exported.text
+    assert "'=Hot" in exported.text
+    job = await imported(client, app, settings, workspace, exported.text, resource="deals")
+    assert (job["created"], job["failed"]) == (1, 0), job
+    deals = (await client.get("/v1/deals", headers=workspace.headers)).json()["data"]
+    assert [d["stage_id"] for d in deals] == [hot["id"], hot["id"]]
+
+    lines = "\n".join(
+        [
+            '{"name": "before", "owner_email": "İnfo@example.com"}',
+            '{"name": "nul", "owner_email": "o\\u0000@example.com"}',
+            '{"name": "blank", "pipeline_name": "   ", "stage_name": ""}',
+        ]
+    )
+    job = await imported(
+        client, app, settings, workspace, lines, resource="deals", filename="deals.jsonl"
+    )
+    assert (job["status"], job["created"], job["failed"]) == ("succeeded", 2, 1), job
+    (failure,) = (await errors_of(client, workspace, job)).values()
+    assert failure[0]["loc"] == ["owner_email"]
+    assert failure[0]["msg"] == "must not contain NUL characters"
+    found = await client.get("/v1/deals", params={"q": "before"}, headers=workspace.headers)
+    assert [d["owner_id"] for d in found.json()["data"]] == [owner["id"]]

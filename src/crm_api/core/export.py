@@ -45,7 +45,7 @@ def documented_export() -> dict[int | str, dict[str, Any]]:
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such a
 # cell is written with a leading apostrophe, as OWASP recommends, unless it is a plain number.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
@@ -55,8 +55,15 @@ def _cell(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return orjson.dumps(value).decode()
     text = str(value)
-    if text.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
+    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
+    return text
+
+
+def read_cell(text: str) -> str:
+    """A CSV cell as it was before ``_cell`` guarded it: an import reads an export back."""
+    if text[:1] == "'" and text[1:2] and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
     return text
 
 

@@ -36,6 +36,7 @@ _ALIASES = {
     "requester_id": "contact_id",
     "assignee_id": "member_id",
     "owner_id": "member_id",
+    "author_member_id": "member_id",
 }
 
 Operation = tuple[str, dict[str, Any]]  # (path, operation object)
@@ -117,6 +118,20 @@ def _body_links(
     return links
 
 
+def _merged(
+    links: dict[str, dict[str, Any]], more: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Both sets of links; two to one operation become one that fills what both fill."""
+    merged = dict(links)
+    for name, link in more.items():
+        if name in merged:
+            body = {**merged[name].get("requestBody", {}), **link.get("requestBody", {})}
+            merged[name] = {**merged[name], **link, **({"requestBody": body} if body else {})}
+        else:
+            merged[name] = link
+    return merged
+
+
 def _add(operation: dict[str, Any], status: str, links: dict[str, dict[str, Any]]) -> None:
     if links:
         response = operation["responses"][status]
@@ -150,10 +165,10 @@ def add_links(document: dict[str, Any]) -> dict[str, Any]:
             nested = f"{name.removesuffix('s')}_id"
             if "id" in item.get("properties", {}):
                 created.add((collection.startswith(_PORTAL), nested))
-                links |= _link(
-                    targets, {**fixed, nested: f"$response.body#/{name}/0/id"}, collection
-                )
-        links |= _body_links(document, posts, id_parameter, collection)
+                first = f"$response.body#/{name}/0/id"
+                links |= _link(targets, {**fixed, nested: first}, collection)
+                links = _merged(links, _body_links(document, posts, nested, collection, first))
+        links = _merged(links, _body_links(document, posts, id_parameter, collection))
         _add(creation, "201", links)
     for path, method, listing in operations:
         items = _body(document, listing, "200").get("properties", {}).get("data", {})

@@ -80,7 +80,7 @@ def link_steps(link: Link, table: str, match: str, refusal: str) -> tuple[Staged
         StagedStep(
             f"DELETE FROM import_stage s WHERE s.{link.field} IS NOT NULL AND NOT EXISTS "
             f"(SELECT 1 FROM {table} t WHERE {found}) "
-            f"RETURNING s.row_number, s.{link.field} AS value",
+            f"RETURNING s.row_number, left(s.{link.field}, 200) AS value",
             refusal,
             (link.field,),
         ),
@@ -137,10 +137,12 @@ class Resource:
         found: dict[str, str] = {}
         for link in self.links:
             value = values.pop(link.field, None)
-            if value is None or value == "":
+            if value is None or (isinstance(value, str) and not value.strip()):
                 continue
             if not isinstance(value, str):
                 raise LinkProblem(link.field, "must be text")
+            if "\x00" in value:
+                raise LinkProblem(link.field, "must not contain NUL characters")
             try:
                 found[link.field] = link.normalize(value)
             except ValueError as exc:
@@ -228,7 +230,8 @@ def _columns_of(fields: tuple[str, ...], **special: tuple[str, ...]) -> dict[str
 _CONTACT_FIELDS = _writable(ContactCreate)
 
 COMPANY_DOMAIN = Link("company_domain", "company_id", normalize_domain)
-OWNER_EMAIL = Link("owner_email", "owner_id", lambda value: value.strip().lower())
+# Compared with lower() on both sides in SQL: PostgreSQL's case folding, not Python's.
+OWNER_EMAIL = Link("owner_email", "owner_id", str.strip)
 _COMPANY_BY_DOMAIN = link_steps(
     COMPANY_DOMAIN,
     "companies",
@@ -238,7 +241,7 @@ _COMPANY_BY_DOMAIN = link_steps(
 _OWNER_BY_EMAIL = link_steps(
     OWNER_EMAIL,
     "members",
-    "lower(t.email) = s.owner_email",
+    "lower(t.email) = lower(s.owner_email)",
     "no member with the email {value} in this workspace",
 )
 

@@ -4,6 +4,8 @@ A row is a dict of target field -> value before validation. In CSV every cell is
 cell means "not given" (so an upsert leaves that field alone), a list or object field takes JSON
 (as exports write it) or, for lists of text, values separated by ``;``; a phone cell takes a
 number. ``custom_fields.<key>`` targets one custom field, its text read by the field's type.
+A cell that an export guarded against spreadsheet formulas (``'=...``) is read without the
+guard, so an export imports back as it was.
 """
 
 import csv
@@ -15,6 +17,7 @@ from typing import Any, Literal
 import orjson
 
 from crm_api.core.errors import ValidationFailed, field_error
+from crm_api.core.export import read_cell
 from crm_api.custom_fields.values import FILTER_PREFIX
 
 Format = Literal["csv", "jsonl"]
@@ -130,7 +133,7 @@ def _csv_rows(text: str, fields: Fields, mapping: Mapping[str, str]) -> Iterator
             yield row
             continue
         for index, target in where:
-            raw = record[index] if index < len(record) else ""
+            raw = read_cell(record[index]) if index < len(record) else ""
             if raw == "":
                 continue
             row.columns[target] = header[index]
