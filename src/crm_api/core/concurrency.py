@@ -1,4 +1,5 @@
-"""Optimistic concurrency: ``ETag`` is the record's version; ``If-Match`` must name it."""
+"""Optimistic concurrency: ``ETag`` is the record's version; ``If-Match`` must name it, and a
+read whose ``If-None-Match`` names it answers 304 Not Modified."""
 
 from dataclasses import dataclass
 from typing import Annotated
@@ -10,6 +11,15 @@ from crm_api.core.errors import PreconditionFailed, PreconditionRequired
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+def not_modified(if_none_match: str | None, current: str) -> bool:
+    """Whether a GET's If-None-Match names the current ETag (RFC 9110 13.1.2: a weak
+    comparison, so W/"3" names "3"; * names any)."""
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or current.removeprefix("W/") in tags
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm_api.core.auth import Scope as ApiScope
 from crm_api.core.auth import StoredKey, principal_from
-from crm_api.core.concurrency import etag
+from crm_api.core.concurrency import etag, not_modified
 from crm_api.core.db import PreparedQuery
 from crm_api.core.error_handlers import problem_body, unexpected_error
 from crm_api.core.errors import PROBLEM_MEDIA_TYPE, CRMError, NotFound
@@ -31,6 +31,10 @@ _UUID = re.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-
 _JSON = (b"content-type", b"application/json")
 _PROBLEM = (b"content-type", PROBLEM_MEDIA_TYPE.encode())
 _AUTHORIZATION = b"authorization"
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    return next((value.decode("latin-1") for key, value in scope["headers"] if key == name), None)
 
 
 def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
@@ -81,6 +85,8 @@ class DirectReads:
         try:
             body, etag_value = await self._read(app, read, record_id, scope)
             status, headers = 200, [_JSON, (b"etag", etag_value.encode())]
+            if not_modified(_header(scope, b"if-none-match"), etag_value):
+                status, body, headers = 304, b"", [(b"etag", etag_value.encode())]
         except Exception as exc:
             error = exc if isinstance(exc, CRMError) else unexpected_error(exc)
             status, body = error.status, problem_body(error, scope["path"])
@@ -92,10 +98,7 @@ class DirectReads:
     async def _read(
         self, app: Any, read: ReadById, record_id: uuid.UUID, scope: Scope
     ) -> tuple[bytes, str]:
-        authorization = next(
-            (value.decode("latin-1") for name, value in scope["headers"] if name == _AUTHORIZATION),
-            "",
-        )
+        authorization = _header(scope, _AUTHORIZATION) or ""
         principal = await principal_from(authorization, app, partial(_load_key, app))
         principal.require(read.scope)
         async with app.state.direct_pool.connection() as connection:

@@ -3,21 +3,27 @@
 It opens the request's session, runs the operation, stores the response of an idempotent POST,
 and commits before the response leaves, so a failed commit can never reach the client as a 2xx.
 Any exception rolls everything back, the Idempotency-Key claim included. It also refuses request
-bodies that are not JSON (415) before anything runs; uploads take multipart/form-data.
+bodies that are not JSON (415) before anything runs; uploads take multipart/form-data. A read
+whose If-None-Match names the response's ETag answers 304 without a body; a response of one
+record with a ``version`` carries it as ETag.
 """
 
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Depends, Request, Response, params
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from crm_api.core.auth import Scope
+from crm_api.core.concurrency import etag, not_modified
 from crm_api.core.errors import UnsupportedMediaType, problem_responses
 from crm_api.core.idempotency import IdempotencyDependency, api_key_claim, store_response
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_READ_METHODS = frozenset({"GET", "HEAD"})
 _IDEMPOTENCY_CONFLICT = problem_responses(409)
 
 
@@ -43,6 +49,31 @@ def required_scopes(dependant: Dependant) -> set[Scope]:
     return scopes
 
 
+def versioned(model: Any) -> bool:
+    """Whether a response model is one record with a ``version``: its ETag (see below)."""
+    return (
+        isinstance(model, type) and issubclass(model, BaseModel) and "version" in model.model_fields
+    )
+
+
+def _with_etag(response: Response) -> Response:
+    """The record's version as its ETag, unless the operation set one."""
+    body = getattr(response, "body", b"")  # a streamed response has none to read
+    if "etag" not in response.headers and body:
+        version = orjson.loads(body).get("version")
+        if isinstance(version, int):
+            response.headers["ETag"] = etag(version)
+    return response
+
+
+def _unless_not_modified(request: Request, response: Response) -> Response:
+    """304 with the ETag and no body when If-None-Match names the record's current version."""
+    tag = response.headers.get("etag")
+    if tag is None or not not_modified(request.headers.get("if-none-match"), tag):
+        return response
+    return Response(status_code=304, headers={"ETag": tag})
+
+
 class CRMRoute(APIRoute):
     @classmethod
     def idempotency_claim(cls, scopes: set[Scope]) -> IdempotencyDependency | None:
@@ -61,6 +92,8 @@ class CRMRoute(APIRoute):
             kwargs["responses"] = {**_IDEMPOTENCY_CONFLICT, **(kwargs.get("responses") or {})}
         super().__init__(path, endpoint, **kwargs)
         scopes.update(required_scopes(self.dependant))
+        # One record with a version: every 200/201 carries it as ETag (core.concurrency).
+        self.versioned = versioned(self.response_model)
         # An upload (File / Form parameters) takes multipart/form-data instead of JSON.
         self.takes_form = any(
             isinstance(param.field_info, params.Form) for param in self.dependant.body_params
@@ -91,6 +124,10 @@ class CRMRoute(APIRoute):
             async with request.app.state.session_turns, request.app.state.sessionmaker() as session:
                 request.state.session = session
                 response = await handle(request)
+                if self.versioned and response.status_code in (200, 201):
+                    response = _with_etag(response)
+                if request.method in _READ_METHODS and response.status_code == 200:
+                    response = _unless_not_modified(request, response)
                 claim = getattr(request.state, "idempotency", None)
                 if claim is not None and response.status_code < 400:
                     await store_response(session, claim, response)

@@ -9,6 +9,7 @@ from fastapi import Depends, Request, Response, status
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.concurrency import IfMatchDep, etag
 from crm_api.core.errors import problem_responses
+from crm_api.core.openapi_headers import LOCATION
 from crm_api.core.pagination import ListParams, Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.records import get_owned
@@ -64,7 +65,10 @@ Writer = Annotated[Principal, Depends(require(Scope.portal_write))]
     "new, and emails a single-use invitation through the outbox, valid "
     "CRM_PORTAL_INVITATION_HOURS (72). Earlier unused invitations stop working. 409 when the "
     "account is already active.",
-    responses=problem_responses(400, 404, 409, 413, 415),
+    responses={
+        201: {"headers": {"Location": {**LOCATION, "description": "The portal account's URL."}}},
+        **problem_responses(400, 404, 409, 413, 415),
+    },
 )
 async def invite_contact(
     contact_id: uuid.UUID,
