@@ -183,6 +183,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # One request session holds one pool connection; those waiting for one queue here in order.
     app.state.session_turns = asyncio.Semaphore(settings.db_pool_size)
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_storage)
+    app.state.portal_rate_limiter = RateLimiter(
+        settings.rate_limit,
+        settings.rate_limit_storage,
+        subject="this portal account",
+        policy="portal-account",
+    )
     app.state.sign_in_limits = SignInLimits(settings)
     for router in ROUTERS:
         app.include_router(router)

@@ -176,8 +176,11 @@ async def test_rate_limit_applies_to_direct_reads(
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
         workspace = await new_workspace(app, "Busy")
         path = f"/v1/contacts/{uuid.uuid4()}"
-        for _ in range(2):
-            assert (await client.get(path, headers=workspace.headers)).status_code == 404
+        for left in (1, 0):
+            missing = await client.get(path, headers=workspace.headers)
+            assert missing.status_code == 404
+            assert missing.headers["ratelimit-policy"] == '"api-key";q=2;w=60'
+            assert missing.headers["ratelimit"].startswith(f'"api-key";r={left};t=')
         limited = await client.get(path, headers=workspace.headers)
         assert_problem(limited, 429)
         assert int(limited.headers["retry-after"]) >= 1

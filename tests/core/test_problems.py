@@ -1,6 +1,7 @@
 """Every error status the API conventions name comes back as application/problem+json."""
 
 import logging
+import re
 
 import pytest
 from fastapi import FastAPI
@@ -213,11 +214,21 @@ async def test_too_many_requests_is_429_with_retry_after(
     app = make_app(engine, settings.model_copy(update={"rate_limit": "3/minute"}))
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
         workspace = await new_workspace(app, "Busy")
-        for _ in range(3):
-            assert (await client.get("/v1/contacts", headers=workspace.headers)).status_code == 200
+        first = await client.get("/v1/contacts", headers=workspace.headers)
+        # Every answer says where the key stands (draft-ietf-httpapi-ratelimit-headers).
+        assert first.headers["ratelimit-policy"] == '"api-key";q=3;w=60'
+        assert re.fullmatch(r'"api-key";r=2;t=\d+', first.headers["ratelimit"])
+        contact_id = "00000000-0000-7000-8000-000000000000"
+        missing = await client.get(f"/v1/contacts/{contact_id}", headers=workspace.headers)
+        assert_problem(missing, 404)
+        assert re.fullmatch(r'"api-key";r=1;t=\d+', missing.headers["ratelimit"])
+        bad = await client.post("/v1/contacts", json={"email": "x"}, headers=workspace.headers)
+        assert_problem(bad, 422)
+        assert re.fullmatch(r'"api-key";r=0;t=\d+', bad.headers["ratelimit"])
         response = await client.get("/v1/contacts", headers=workspace.headers)
         assert_problem(response, 429)
         assert int(response.headers["retry-after"]) >= 1
+        assert response.headers["ratelimit"] == f'"api-key";r=0;t={response.headers["retry-after"]}'
         other = await new_workspace(app, "Quiet")
         assert (await client.get("/v1/contacts", headers=other.headers)).status_code == 200
 

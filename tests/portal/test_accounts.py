@@ -415,3 +415,19 @@ async def test_ending_a_sign_in_stops_its_access_tokens_at_once(
         ),
         401,
     )
+
+
+async def test_each_portal_account_has_a_rate_limit_and_every_answer_says_where_it_stands(
+    client: AsyncClient, connection: AsyncConnection, workspace: Workspace
+) -> None:
+    customer = await sign_up(client, connection, workspace)
+    headers = {"Authorization": f"Bearer {customer.access_token}"}
+    first = await client.get("/v1/portal/me", headers=headers)
+    assert first.status_code == 200
+    assert first.headers["ratelimit-policy"].startswith('"portal-account";q=')
+    second = await client.get(
+        "/v1/portal/tickets/00000000-0000-7000-8000-000000000000", headers=headers
+    )
+    assert second.status_code == 404
+    left = [int(h.headers["ratelimit"].split(";r=")[1].split(";")[0]) for h in (first, second)]
+    assert left[1] == left[0] - 1

@@ -11,7 +11,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from crm_api.core.errors import Forbidden, Unauthorized
+from crm_api.core.rate_limit import Quota
 
 TOKEN_PREFIX = "crm_"  # noqa: S105 - a prefix, not a secret
 _HEX_UUID = 32
@@ -67,6 +68,8 @@ class Principal:
     actor_id: uuid.UUID | None
     scopes: frozenset[str]
     actor_type: str = "api_key"
+    # The key's rate limit as this request left it, for the RateLimit headers (core.rate_limit).
+    quota: Quota | None = field(default=None, compare=False)
 
     @classmethod
     def system(cls, workspace_id: uuid.UUID) -> "Principal":
@@ -153,6 +156,7 @@ async def authenticate(request: Request) -> Principal:
     if principal is None:
         principal = await _principal_of(request)
         request.state.principal = principal
+        request.state.quota = principal.quota
     return principal
 
 
@@ -189,8 +193,8 @@ async def principal_from(authorization: str, app: Any, load: KeyLoader) -> Princ
         raise Unauthorized("The API key is invalid or revoked.", headers=_CHALLENGE)
     if stored.expires_at is not None and stored.expires_at <= datetime.now(UTC):
         raise Unauthorized("The API key has expired.", headers=_CHALLENGE)
-    await app.state.rate_limiter.check("api_key", ident[1].hex)
-    return Principal(workspace_id=ident[0], actor_id=ident[1], scopes=stored.scopes)
+    quota = await app.state.rate_limiter.check("api_key", ident[1].hex)
+    return Principal(workspace_id=ident[0], actor_id=ident[1], scopes=stored.scopes, quota=quota)
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]

@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from crm_api.core.auth import Principal, StoredKey, principal_from
 from crm_api.core.auth import Scope as ApiScope
-from crm_api.core.auth import StoredKey, principal_from
 from crm_api.core.concurrency import etag, not_modified
 from crm_api.core.db import PreparedQuery
 from crm_api.core.error_handlers import problem_body, unexpected_error
@@ -82,8 +82,12 @@ class DirectReads:
     async def _serve(self, read: ReadById, record_id: uuid.UUID, scope: Scope, send: Send) -> None:
         app = scope["app"]
         scope["route"] = self._route(read, scope)
+        quota = None
         try:
-            body, etag_value = await self._read(app, read, record_id, scope)
+            authorization = _header(scope, _AUTHORIZATION) or ""
+            principal = await principal_from(authorization, app, partial(_load_key, app))
+            quota = principal.quota
+            body, etag_value = await self._read(app, read, record_id, principal)
             status, headers = 200, [_JSON, (b"etag", etag_value.encode())]
             if not_modified(_header(scope, b"if-none-match"), etag_value):
                 status, body, headers = 304, b"", [(b"etag", etag_value.encode())]
@@ -91,15 +95,15 @@ class DirectReads:
             error = exc if isinstance(exc, CRMError) else unexpected_error(exc)
             status, body = error.status, problem_body(error, scope["path"])
             headers = [_PROBLEM, *_encoded(error.headers)]
+        if quota is not None:
+            headers += _encoded(quota.headers())
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     async def _read(
-        self, app: Any, read: ReadById, record_id: uuid.UUID, scope: Scope
+        self, app: Any, read: ReadById, record_id: uuid.UUID, principal: Principal
     ) -> tuple[bytes, str]:
-        authorization = _header(scope, _AUTHORIZATION) or ""
-        principal = await principal_from(authorization, app, partial(_load_key, app))
         principal.require(read.scope)
         async with app.state.direct_pool.connection() as connection:
             row = await read.query.fetchrow_on(

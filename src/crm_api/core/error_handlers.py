@@ -36,11 +36,14 @@ def problem_body(error: CRMError, path: str) -> bytes:
 
 
 def problem_response(error: CRMError, request: Request) -> Response:
+    # An error answer tells a rate-limited caller its quota too (core.rate_limit).
+    quota = getattr(request.state, "quota", None)
+    headers = {**quota.headers(), **(error.headers or {})} if quota is not None else error.headers
     return Response(
         problem_body(error, request.url.path),
         status_code=error.status,
         media_type=PROBLEM_MEDIA_TYPE,
-        headers=error.headers,
+        headers=headers,
     )
 
 

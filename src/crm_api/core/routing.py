@@ -21,6 +21,7 @@ from crm_api.core.auth import Scope
 from crm_api.core.concurrency import etag, not_modified
 from crm_api.core.errors import UnsupportedMediaType, problem_responses
 from crm_api.core.idempotency import IdempotencyDependency, api_key_claim, store_response
+from crm_api.core.rate_limit import Quota
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _READ_METHODS = frozenset({"GET", "HEAD"})
@@ -124,6 +125,10 @@ class CRMRoute(APIRoute):
             async with request.app.state.session_turns, request.app.state.sessionmaker() as session:
                 request.state.session = session
                 response = await handle(request)
+                # Where the caller stands in its rate limit (errors: core.error_handlers).
+                quota: Quota | None = getattr(request.state, "quota", None)
+                if quota is not None:
+                    response.headers.update(quota.headers())
                 if self.versioned and response.status_code in (200, 201):
                     response = _with_etag(response)
                 if request.method in _READ_METHODS and response.status_code == 200:

@@ -204,6 +204,10 @@ async def authenticate_customer(request: Request) -> Customer:
             headers=_CHALLENGE,
         )
     customer = Customer(workspace_id, user_id, row[0], row[1], row[2], session_id)
+    # Each portal account has a rate limit of its own, as each API key does.
+    request.state.quota = await request.app.state.portal_rate_limiter.check(
+        "portal_user", user_id.hex
+    )
     request.state.customer = customer
     return customer
 
