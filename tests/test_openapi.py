@@ -41,7 +41,20 @@ async def test_the_app_serves_the_document(client: AsyncClient, app: FastAPI) ->
     response = await client.get("/openapi.json")
     assert response.status_code == 200
     assert response.json() == app.openapi()
-    assert (await client.get("/docs")).status_code == 200
+
+
+async def test_the_docs_pages_load_every_asset_from_the_service(client: AsyncClient) -> None:
+    """/docs and /redoc render without internet: no script or style from a CDN."""
+    for page in ("/docs", "/redoc"):
+        html = await client.get(page)
+        assert html.status_code == 200
+        assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html.text)
+        assert assets, page
+        for asset in assets:
+            assert asset.startswith("/"), f"{page} loads {asset} from elsewhere"
+            served = await client.get(asset)
+            assert served.status_code == 200, asset
+            assert len(served.content) > 10_000, asset
 
 
 def test_every_operation_that_takes_a_record_id_is_linked_from_where_the_id_is_made() -> None:
