@@ -115,3 +115,25 @@ def test_request_schemas_state_defaults_in_words_so_typed_clients_may_leave_them
         )
         pending += re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(schemas[name]))
     assert "TicketCreate" in seen
+
+
+def test_the_document_reads_well_for_people() -> None:
+    """Tags are described, lists are bounded with maxItems, each error shows its own problem,
+    and the portal's errors speak of its token, not of API keys."""
+    used = {tag for _, _, operation in _operations(DOCUMENT) for tag in operation.get("tags", [])}
+    described = {tag["name"]: tag.get("description") for tag in DOCUMENT["tags"]}
+    assert used <= set(described)
+    assert all(described.values())
+    for name, schema in DOCUMENT["components"]["schemas"].items():
+        for field, prop in schema.get("properties", {}).items():
+            if prop.get("type") == "array":
+                assert "maxLength" not in prop, f"{name}.{field}"
+    for path, method, operation in _operations(DOCUMENT):
+        for status, response in operation["responses"].items():
+            problem = response.get("content", {}).get("application/problem+json")
+            if problem is None:
+                continue
+            assert problem["example"]["status"] == int(status), f"{method} {path} {status}"
+            if path.startswith("/v1/portal/") and status == "401":
+                assert "API key" not in response["description"]
+                assert "API key" not in problem["example"]["detail"]

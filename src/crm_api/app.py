@@ -30,6 +30,7 @@ from crm_api.core.middleware import BodySizeLimitMiddleware, MetricsMiddleware
 from crm_api.core.openapi_headers import declare_headers
 from crm_api.core.openapi_inputs import describe_request_defaults
 from crm_api.core.openapi_links import add_links
+from crm_api.core.openapi_problems import problem_examples
 from crm_api.core.rate_limit import RateLimiter
 from crm_api.custom_fields.router import router as custom_fields_router
 from crm_api.deals import service as deals_service
@@ -54,6 +55,7 @@ from crm_api.rfm.router import router as rfm_router
 from crm_api.segments.router import router as segments_router
 from crm_api.sla_policies.router import router as sla_policies_router
 from crm_api.surveys.router import router as surveys_router
+from crm_api.tags import TAGS
 from crm_api.tasks.router import router as tasks_router
 from crm_api.tickets.router import router as tickets_router
 from crm_api.timeline.router import router as timeline_router
@@ -144,8 +146,9 @@ def _document(schema: dict[str, Any]) -> dict[str, Any]:
     """Error responses are documented as application/problem+json, as they are served, every
     /v1 operation as needing an API key, or under /v1/portal a portal token (none to sign in),
     each creation links to the operations that take the created record's id, and request
-    schemas state their defaults in words (core.openapi_inputs), and the headers every
-    response carries are declared (core.openapi_headers)."""
+    schemas state their defaults in words (core.openapi_inputs), the headers every response
+    carries are declared (core.openapi_headers), and each error shows its real problem
+    (core.openapi_problems)."""
     schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
     schemes["ApiKey"] = SECURITY_SCHEME
     schemes["PortalToken"] = PORTAL_SECURITY_SCHEME
@@ -162,7 +165,7 @@ def _document(schema: dict[str, Any]) -> dict[str, Any]:
                 content = response.get("content", {})
                 if status_code[0] in "45" and "application/json" in content:
                     content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
-    return add_links(declare_headers(describe_request_defaults(schema)))
+    return add_links(problem_examples(declare_headers(describe_request_defaults(schema))))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -175,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="An API-first CRM: contacts, companies and the whole customer relationship.",
         lifespan=_lifespan,
         generate_unique_id_function=_operation_id,
+        openapi_tags=TAGS,
         # Off unless asked for: FastAPI checks for OpenTelemetry providers on every request.
         telemetry={
             "tracing": settings.opentelemetry,

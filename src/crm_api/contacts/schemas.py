@@ -1,7 +1,7 @@
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import ConfigDict, EmailStr, Field, TypeAdapter, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -70,8 +70,8 @@ class ContactUpdate(_ContactFields):
 
     first_name: str | SkipJsonSchema[None] = Field(default=None, max_length=200)
     last_name: str | SkipJsonSchema[None] = Field(default=None, max_length=200)
-    additional_emails: list[EmailStr] | SkipJsonSchema[None] = Field(default=None, max_length=20)
-    phones: list[Phone] | SkipJsonSchema[None] = Field(default=None, max_length=20)
+    additional_emails: Annotated[list[EmailStr], Field(max_length=20)] | SkipJsonSchema[None] = None
+    phones: Annotated[list[Phone], Field(max_length=20)] | SkipJsonSchema[None] = None
     lifecycle_stage: LifecycleStage | SkipJsonSchema[None] = None
     tags: Tags | SkipJsonSchema[None] = None
     custom_fields: CustomFieldValues | SkipJsonSchema[None] = None

@@ -1,6 +1,6 @@
 import uuid
 from datetime import datetime
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, StrictBool, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -38,7 +38,7 @@ class CustomFieldCreate(InputSchema):
 
 class CustomFieldUpdate(InputSchema):
     label: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
-    options: Options | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
+    options: Annotated[Options, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
     required: StrictBool | SkipJsonSchema[None] = None
 
     _not_null = not_null("label", "options", "required")

@@ -2,7 +2,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -60,7 +60,7 @@ class DealUpdate(_DealFields):
     name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=300)
     pipeline_id: uuid.UUID | SkipJsonSchema[None] = None
     stage_id: uuid.UUID | SkipJsonSchema[None] = None
-    contacts: list[DealContactLink] | SkipJsonSchema[None] = Field(default=None, max_length=100)
+    contacts: Annotated[list[DealContactLink], Field(max_length=100)] | SkipJsonSchema[None] = None
     tags: Tags | SkipJsonSchema[None] = None
     custom_fields: CustomFieldValues | SkipJsonSchema[None] = None
 

@@ -4,7 +4,7 @@ field (owner, tags, custom fields, SLA clocks, internal notes)."""
 import uuid
 import zoneinfo
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -125,7 +125,7 @@ class MeUpdate(InputSchema):
 
     first_name: str | SkipJsonSchema[None] = Field(default=None, max_length=200)
     last_name: str | SkipJsonSchema[None] = Field(default=None, max_length=200)
-    phones: list[Phone] | SkipJsonSchema[None] = Field(default=None, max_length=20)
+    phones: Annotated[list[Phone], Field(max_length=20)] | SkipJsonSchema[None] = None
     address: Address | None = None
     preferences: Preferences | SkipJsonSchema[None] = None
 

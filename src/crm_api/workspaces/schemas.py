@@ -36,8 +36,8 @@ class WorkspaceUpdate(InputSchema):
 
     default_currency: CurrencyCode | SkipJsonSchema[None] = None
     portal_company_sharing: bool | SkipJsonSchema[None] = Field(default=None, description=_SHARING)
-    portal_origins: list[Origin] | SkipJsonSchema[None] = Field(
-        default=None, max_length=20, description=_ORIGINS
+    portal_origins: Annotated[list[Origin], Field(max_length=20)] | SkipJsonSchema[None] = Field(
+        default=None, description=_ORIGINS
     )
 
     _not_null = not_null(
