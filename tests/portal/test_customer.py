@@ -352,6 +352,7 @@ async def test_cors_answers_the_workspaces_portal_origins(
     )
     assert simple.headers["access-control-allow-origin"] == "https://portal.acme.example"
     assert "ETag" in simple.headers["access-control-expose-headers"]
+    assert "RateLimit" in simple.headers["access-control-expose-headers"]
     other = await client.get(
         "/v1/portal/me", headers={**customer.headers, "Origin": "https://evil.example"}
     )

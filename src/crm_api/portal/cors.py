@@ -45,7 +45,14 @@ class PortalCORSMiddleware(CORSMiddleware):
             allow_origins=(),
             allow_methods=("GET", "POST", "PATCH", "DELETE"),
             allow_headers=("Authorization", "Content-Type", "Idempotency-Key", "If-Match"),
-            expose_headers=("ETag", "Location", "Retry-After", "X-Request-ID"),
+            expose_headers=(
+                "ETag",
+                "Location",
+                "Retry-After",
+                "X-Request-ID",
+                "RateLimit",
+                "RateLimit-Policy",
+            ),
             max_age=600,
         )
 
