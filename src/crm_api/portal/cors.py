@@ -44,7 +44,13 @@ class PortalCORSMiddleware(CORSMiddleware):
             app,
             allow_origins=(),
             allow_methods=("GET", "POST", "PATCH", "DELETE"),
-            allow_headers=("Authorization", "Content-Type", "Idempotency-Key", "If-Match"),
+            allow_headers=(
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "If-Match",
+                "If-None-Match",
+            ),
             expose_headers=(
                 "ETag",
                 "Location",
