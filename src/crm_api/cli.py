@@ -91,14 +91,18 @@ def cmd_migrate(_: argparse.Namespace, settings: Settings) -> None:
     print("Database schema is up to date.")
 
 
-async def _create_workspace(url: str, name: str, settings: Settings) -> tuple[str, str]:
+async def _create_workspace(
+    url: str, args: argparse.Namespace, settings: Settings
+) -> tuple[str, str]:
     from crm_api.core.db import create_engine, create_sessionmaker
     from crm_api.workspaces.service import create_workspace
 
     engine = create_engine(url, settings)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
-            workspace, key = await create_workspace(session, name)
+            workspace, key = await create_workspace(
+                session, args.name, owner_name=args.owner_name, owner_email=args.owner_email
+            )
             return str(workspace.id), key.secret
     finally:
         await engine.dispose()
@@ -107,7 +111,7 @@ async def _create_workspace(url: str, name: str, settings: Settings) -> tuple[st
 def cmd_create_workspace(args: argparse.Namespace, settings: Settings) -> None:
     url = database_url(settings)
     _migrate(url)
-    workspace_id, secret = asyncio.run(_create_workspace(url, args.name, settings))
+    workspace_id, secret = asyncio.run(_create_workspace(url, args, settings))
     print(f"Workspace {args.name!r} created: {workspace_id}")
     print("Its first admin API key, shown only this once:")
     print(secret)
@@ -303,6 +307,12 @@ def _parser() -> argparse.ArgumentParser:
         "create-workspace", help="create a workspace and print its first admin API key"
     )
     workspace.add_argument("name")
+    workspace.add_argument(
+        "--owner-email",
+        default="owner@example.com",
+        help="the owner's email (an admin member; the first key acts for them)",
+    )
+    workspace.add_argument("--owner-name", default="Workspace owner", help="the owner's name")
     workspace.set_defaults(handler=cmd_create_workspace)
     export = commands.add_parser(
         "export", help="write a workspace's contacts, companies or deals as CSV or JSON Lines"

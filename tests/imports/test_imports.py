@@ -572,7 +572,7 @@ async def test_an_export_imported_into_another_workspace_keeps_its_links(
     company's domain, the owner's email, the pipeline's and stage's names), and an import
     links by those names, refusing a row whose name is not found."""
     other = await new_workspace(app, "Elsewhere")
-    email = "owner@example.com"
+    email = "boss@example.com"
     here = {
         "company": await make_company(client, workspace, domain="acme.example"),
         "gone": await make_company(client, workspace, domain="gone.example"),

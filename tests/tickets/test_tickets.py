@@ -1,5 +1,7 @@
 """Tickets: the workflow, the conversation, first response, archive, filters and the timeline."""
 
+import uuid
+
 from httpx import AsyncClient
 
 from tests.factories import Workspace, make_contact, make_member, make_ticket
@@ -62,14 +64,18 @@ async def test_the_conversation_and_first_response(
     assert responded is not None
     await client.patch(url, json={"status": "pending"}, headers=workspace.headers)
     answer = await client.post(
-        f"{url}/messages", json={"body": "Still broken"}, headers=workspace.headers
+        f"{url}/messages",
+        json={"body": "Still broken", "author": "requester"},
+        headers=workspace.headers,
     )
     assert answer.json()["author_type"] == "requester"
     after = (await client.get(url, headers=workspace.headers)).json()
     assert after["status"] == "open"  # the customer answered: back on us
     assert after["first_responded_at"] == responded
     hidden = await client.post(
-        f"{url}/messages", json={"body": "x", "visibility": "internal"}, headers=workspace.headers
+        f"{url}/messages",
+        json={"body": "x", "visibility": "internal", "author": "requester"},
+        headers=workspace.headers,
     )
     assert_problem(hidden, 422, field="visibility")
     public = await client.get(f"{url}/messages?visibility=public", headers=workspace.headers)
@@ -126,3 +132,50 @@ async def test_ticket_events_appear_in_the_contact_timeline(
     )
     changes = [(e["data"]["from_status"], e["data"]["to_status"]) for e in timeline.json()["data"]]
     assert changes == [("new", "open"), (None, "new")]
+
+
+async def test_staff_replies_are_a_members_voice_and_stop_the_first_response_clock(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    """A reply through the staff API is the agent's: the key's member, or a named one, or the
+    workspace's owner (the first admin, made with the workspace); never the requester's."""
+    members = (await client.get("/v1/members", headers=workspace.headers)).json()["data"]
+    (owner,) = [member for member in members if member["role"] == "admin"]
+    ticket = await make_ticket(client, workspace)
+    url = f"/v1/tickets/{ticket['id']}"
+    reply = await client.post(f"{url}/messages", json={"body": "On it."}, headers=workspace.headers)
+    assert reply.status_code == 201, reply.text
+    assert (reply.json()["author_type"], reply.json()["author_member_id"]) == (
+        "member",
+        owner["id"],
+    )
+    assert (await client.get(url, headers=workspace.headers)).json()["first_responded_at"]
+
+    agent = await make_member(client, workspace, role="agent")
+    created = await client.post(
+        "/v1/api-keys",
+        json={"name": "Agent desk", "scopes": ["tickets:write"], "member_id": agent["id"]},
+        headers=workspace.headers,
+    )
+    assert created.json()["member_id"] == agent["id"]
+    agent_key = {"Authorization": f"Bearer {created.json()['secret']}"}
+    by_agent = await client.post(f"{url}/messages", json={"body": "Fixed."}, headers=agent_key)
+    assert by_agent.json()["author_member_id"] == agent["id"]
+    named = await client.post(
+        f"{url}/messages",
+        json={"body": "Checked.", "author_member_id": owner["id"]},
+        headers=agent_key,
+    )
+    assert named.json()["author_member_id"] == owner["id"]
+    both = await client.post(
+        f"{url}/messages",
+        json={"body": "x", "author": "requester", "author_member_id": agent["id"]},
+        headers=workspace.headers,
+    )
+    assert_problem(both, 422)
+    unknown = await client.post(
+        "/v1/api-keys",
+        json={"name": "x", "scopes": ["tickets:write"], "member_id": str(uuid.uuid4())},
+        headers=workspace.headers,
+    )
+    assert_problem(unknown, 422, field="member_id")

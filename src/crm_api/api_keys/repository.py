@@ -18,7 +18,7 @@ async def load_stored_key(
 ) -> StoredKey | None:
     row = (
         await session.execute(
-            select(ApiKey.secret_hash, ApiKey.scopes, ApiKey.expires_at).where(
+            select(ApiKey.secret_hash, ApiKey.scopes, ApiKey.expires_at, ApiKey.member_id).where(
                 ApiKey.workspace_id == workspace_id,
                 ApiKey.id == key_id,
                 ApiKey.revoked_at.is_(None),
@@ -27,7 +27,12 @@ async def load_stored_key(
     ).first()
     if row is None:
         return None
-    return StoredKey(hash=row.secret_hash, scopes=frozenset(row.scopes), expires_at=row.expires_at)
+    return StoredKey(
+        hash=row.secret_hash,
+        scopes=frozenset(row.scopes),
+        expires_at=row.expires_at,
+        member_id=row.member_id,
+    )
 
 
 async def get_api_key(

@@ -13,6 +13,11 @@ class ApiKeyCreate(InputSchema):
     name: str = Field(min_length=1, max_length=200, examples=["Website sync"])
     scopes: list[Scope] = Field(min_length=1, examples=[["contacts:read", "contacts:write"]])
     expires_at: IsoDateTime | None = None
+    member_id: uuid.UUID | None = Field(
+        default=None,
+        description="The member the key acts for: ticket replies and notes made with it are "
+        "theirs unless another member is named.",
+    )
 
 
 class ApiKeyRead(ReadSchema):
@@ -23,6 +28,7 @@ class ApiKeyRead(ReadSchema):
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+    member_id: uuid.UUID | None
 
 
 class ApiKeyCreated(ApiKeyRead):

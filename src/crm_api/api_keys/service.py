@@ -28,6 +28,7 @@ async def issue_api_key(
         secret_hash=secret.hash,
         secret_hint=secret.hint,
         expires_at=data.expires_at,
+        member_id=data.member_id,
         created_at=utcnow(),
     )
     session.add(api_key)

@@ -70,6 +70,8 @@ class Principal:
     actor_type: str = "api_key"
     # The key's rate limit as this request left it, for the RateLimit headers (core.rate_limit).
     quota: Quota | None = field(default=None, compare=False)
+    # The member an API key acts for, if any (their voice on tickets).
+    member_id: uuid.UUID | None = None
 
     @classmethod
     def system(cls, workspace_id: uuid.UUID) -> "Principal":
@@ -100,6 +102,7 @@ class StoredKey:
     hash: bytes
     scopes: frozenset[str]
     expires_at: datetime | None
+    member_id: uuid.UUID | None = None
 
 
 def hash_token(token: str) -> bytes:
@@ -194,7 +197,13 @@ async def principal_from(authorization: str, app: Any, load: KeyLoader) -> Princ
     if stored.expires_at is not None and stored.expires_at <= datetime.now(UTC):
         raise Unauthorized("The API key has expired.", headers=_CHALLENGE)
     quota = await app.state.rate_limiter.check("api_key", ident[1].hex)
-    return Principal(workspace_id=ident[0], actor_id=ident[1], scopes=stored.scopes, quota=quota)
+    return Principal(
+        workspace_id=ident[0],
+        actor_id=ident[1],
+        scopes=stored.scopes,
+        quota=quota,
+        member_id=stored.member_id,
+    )
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]

@@ -35,6 +35,15 @@ async def find_by_email(
     )
 
 
+async def first_admin_id(session: AsyncSession, workspace_id: uuid.UUID) -> uuid.UUID | None:
+    return await session.scalar(
+        select(Member.id)
+        .where(Member.workspace_id == workspace_id, Member.role == "admin")
+        .order_by(Member.created_at, Member.id)
+        .limit(1)
+    )
+
+
 async def emails_of(
     session: AsyncSession, workspace_id: uuid.UUID, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, str]:

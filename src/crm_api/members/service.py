@@ -92,6 +92,12 @@ async def delete_member(
     record_event(session, principal, "member.deleted", member_id, snapshot)
 
 
+async def first_admin_id(session: AsyncSession, principal: Principal) -> uuid.UUID | None:
+    """The workspace's first admin member: whom staff replies are attributed to when the API
+    key acts for no member (a new workspace's owner)."""
+    return await repository.first_admin_id(session, principal.workspace_id)
+
+
 async def emails_of(
     session: AsyncSession, principal: Principal, ids: Iterable[uuid.UUID | None]
 ) -> dict[uuid.UUID, str]:

@@ -54,6 +54,7 @@ from crm_api.models.workspace import MEMBER_ROLES, ApiKey, Member, ServiceSecret
 CONSTRAINT_FIELDS = {
     "uq_contacts_email": "email",
     "fk_contacts_company": "company_id",
+    "fk_api_keys_member": "member_id",
     "fk_contacts_owner": "owner_id",
     "ck_contacts_lifecycle_stage": "lifecycle_stage",
     "uq_companies_domain": "domain",

@@ -6,6 +6,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    ForeignKeyConstraint,
     Index,
     Integer,
     Numeric,
@@ -84,8 +85,19 @@ class ApiKey(WorkspaceScoped, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The member the key acts for: staff replies made with it are theirs.
+    member_id: Mapped[uuid.UUID | None]
 
-    __table_args__ = (Index("ix_api_keys_created_at", "workspace_id", "created_at", "id"),)
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["workspace_id", "member_id"],
+            ["members.workspace_id", "members.id"],
+            name="fk_api_keys_member",
+            ondelete="SET NULL (member_id)",
+        ),
+        Index("ix_api_keys_created_at", "workspace_id", "created_at", "id"),
+        Index("ix_api_keys_member", "workspace_id", "member_id"),
+    )
 
 
 class ServiceSecret(Base):

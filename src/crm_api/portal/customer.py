@@ -237,7 +237,10 @@ async def reply(
 ) -> TicketMessage:
     await _ticket(session, customer, ticket_id)
     return await tickets.add_message(
-        session, customer.principal, ticket_id, MessageCreate(body=body, visibility="public")
+        session,
+        customer.principal,
+        ticket_id,
+        MessageCreate(body=body, visibility="public", author="requester"),
     )
 
 

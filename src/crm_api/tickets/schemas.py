@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -125,9 +125,22 @@ class MessageCreate(InputSchema):
     visibility: Literal["public", "internal"] = Field(
         default="public", description="Internal notes are never shown to the requester."
     )
-    author_member_id: uuid.UUID | None = Field(
-        default=None, description="The member writing; leave out when the requester writes."
+    author: Literal["member", "requester"] = Field(
+        default="member",
+        description="Whose voice: `member` (staff; a public reply stops the first-response "
+        "clock) or `requester` (the customer's own words, e.g. an email you log for them).",
     )
+    author_member_id: uuid.UUID | None = Field(
+        default=None,
+        description="The member writing, for `author: member`; left out, the API key's member, "
+        "or else the workspace's first admin.",
+    )
+
+    @model_validator(mode="after")
+    def _one_voice(self) -> Self:
+        if self.author == "requester" and self.author_member_id is not None:
+            raise ValueError("author_member_id is for `author: member` only")
+        return self
 
 
 class MessageRead(ReadSchema):

@@ -18,6 +18,7 @@ from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, touch
 from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.interactions.sentiment import sentiment_of
+from crm_api.members import service as members_service
 from crm_api.models import SlaPolicy, Ticket, TicketMessage, TicketStatusChange, Workspace
 from crm_api.models.base import utcnow
 
@@ -241,12 +242,19 @@ async def update_ticket(
 async def add_message(
     session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, data: MessageCreate
 ) -> TicketMessage:
-    """A reply or note. A member's first public reply sets first_responded_at; the requester
+    """A reply or note, in a member's voice unless ``author`` says the requester's (a staff
+    key's replies are its member's, else the workspace's first admin's). A member's first
+    public reply sets first_responded_at; the requester
     answering a ticket pending on them reopens it (and restarts its SLA clock). The requester's
     message at or below the workspace's sentiment threshold escalates the ticket."""
     ticket = await get_ticket(session, principal, ticket_id, for_update=True)
     ensure_live(ticket)
-    by_member = data.author_member_id is not None
+    by_member = data.author == "member"
+    author_member_id = data.author_member_id
+    if by_member and author_member_id is None:
+        author_member_id = principal.member_id or await members_service.first_admin_id(
+            session, principal
+        )
     if not by_member and data.visibility == "internal":
         raise invalid_field(["body", "visibility"], "only members write internal notes")
     if ticket.status == "closed":
@@ -257,7 +265,7 @@ async def add_message(
         ticket_id=ticket.id,
         visibility=data.visibility,
         author_type="member" if by_member else "requester",
-        author_member_id=data.author_member_id,
+        author_member_id=author_member_id,
         body=data.body,
         sentiment=None if by_member else sentiment_of(data.body),
         created_at=utcnow(),

@@ -7,23 +7,37 @@ from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound
 from crm_api.core.events import record_update
 from crm_api.core.records import apply_changes, sent_values, touch
-from crm_api.models import Workspace
+from crm_api.models import Member, Workspace
 from crm_api.models.base import utcnow
 from crm_api.pipelines.service import DEFAULT_PIPELINE, add_pipeline
 from crm_api.portal.cors import portal_origins
 
 from .schemas import WorkspaceRead, WorkspaceUpdate
 
+OWNER_EMAIL = "owner@example.com"
 
-async def create_workspace(session: AsyncSession, name: str) -> tuple[Workspace, ApiKeyCreated]:
-    """A new workspace with the default sales pipeline, and its first admin API key (whose
-    secret is only in the return value)."""
+
+async def create_workspace(
+    session: AsyncSession,
+    name: str,
+    *,
+    owner_name: str = "Workspace owner",
+    owner_email: str = OWNER_EMAIL,
+) -> tuple[Workspace, ApiKeyCreated]:
+    """A new workspace with the default sales pipeline, its owner (an admin member, whose
+    voice staff replies take when their key acts for no member), and its first admin API key,
+    acting for the owner (its secret is only in the return value)."""
     workspace = Workspace(name=name, created_at=utcnow())
     session.add(workspace)
     await session.flush()
     await add_pipeline(session, workspace.id, DEFAULT_PIPELINE)
+    owner = Member(workspace_id=workspace.id, name=owner_name, email=owner_email, role="admin")
+    session.add(owner)
+    await session.flush()
     key = await issue_api_key(
-        session, workspace.id, ApiKeyCreate(name="First admin key", scopes=[Scope.admin])
+        session,
+        workspace.id,
+        ApiKeyCreate(name="First admin key", scopes=[Scope.admin], member_id=owner.id),
     )
     return workspace, key
 
