@@ -2,6 +2,7 @@
 
 import logging
 import re
+import uuid
 
 import pytest
 from fastapi import FastAPI
@@ -345,3 +346,48 @@ async def test_readiness_holds_while_every_pool_connection_is_busy(
         assert ready.status_code == 200, ready.text
     finally:
         await busy.dispose()
+
+
+async def test_errors_say_what_the_api_expects_not_what_the_library_saw(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    """Shapes named with an example, real field names, our words for missing and unknown
+    fields, and a malformed id called malformed rather than an unknown route."""
+    cases = [
+        ("/v1/contacts", {"first_name": "A", "phones": ["+1 555 0100"]}, ["body", "phones", 0]),
+        ("/v1/deals", {"name": "x", "amount": 5000}, ["body", "amount"]),
+        ("/v1/deals", {"name": "x", "contacts": [str(uuid.uuid4())]}, ["body", "contacts", 0]),
+    ]
+    for path, body, loc in cases:
+        response = await client.post(path, json=body, headers=workspace.headers)
+        assert_problem(response, 422)
+        (error,) = response.json()["errors"]
+        assert error["loc"] == loc
+        assert error["msg"].startswith("must be an object like {"), error
+    phones = await client.post("/v1/contacts", json={"phones": ["+1"]}, headers=workspace.headers)
+    assert '"number": ' in phones.json()["errors"][0]["msg"]
+    nameless = await client.post("/v1/contacts", json={"job_title": "x"}, headers=workspace.headers)
+    assert nameless.json()["errors"][0]["msg"] == (
+        "a contact needs an email, a first_name or a last_name"
+    )
+    missing = await client.post("/v1/deals", json={}, headers=workspace.headers)
+    assert missing.json()["errors"][0] == {
+        "loc": ["body", "name"],
+        "msg": "is required",
+        "type": "missing",
+    }
+    extra = await client.post(
+        "/v1/deals", json={"name": "x", "nmae": "y"}, headers=workspace.headers
+    )
+    assert extra.json()["errors"][0]["msg"] == "is not a field of this body"
+    for response in (phones, nameless, missing, extra):
+        assert "Value error" not in response.text
+        assert "Input should be" not in response.text
+    malformed = await client.get("/v1/contacts/123", headers=workspace.headers)
+    assert_problem(malformed, 404)
+    assert malformed.json()["detail"].startswith("'123' is not an id: contact_id is a UUID")
+    assert malformed.json()["errors"][0]["loc"] == ["path", "contact_id"]
+    deeper = await client.get("/v1/companies/acme/timeline", headers=workspace.headers)
+    assert deeper.json()["errors"][0]["loc"] == ["path", "company_id"]
+    nowhere = await client.get("/v1/nothing-here", headers=workspace.headers)
+    assert nowhere.json()["detail"] == "No route matches GET /v1/nothing-here."

@@ -57,7 +57,7 @@ class ContactCreate(_ContactFields):
     @model_validator(mode="after")
     def _identifiable(self) -> Self:
         if not (self.email or self.first_name or self.last_name):
-            raise ValueError("a contact needs an email or a name")
+            raise ValueError("a contact needs an email, a first_name or a last_name")
         return self
 
 

@@ -47,12 +47,28 @@ def problem_response(error: CRMError, request: Request) -> Response:
     )
 
 
+# Pydantic's wording where it reads as the library talking, not the API.
+_OUR_WORDS = {
+    "missing": "is required",
+    "uuid_parsing": "must be an id: a UUID such as 01a21cd0-e328-7788-ae74-05a10ed854f0",
+    "uuid_type": "must be an id: a UUID such as 01a21cd0-e328-7788-ae74-05a10ed854f0",
+}
+
+
+def _in_our_words(error: dict[str, Any]) -> str:
+    kind = str(error.get("type"))
+    if kind == "extra_forbidden":
+        where = error.get("loc", ("body",))[0]
+        return f"is not a {'field of this body' if where == 'body' else 'parameter here'}"
+    return _OUR_WORDS.get(kind) or str(error.get("msg", "")).removeprefix("Value error, ")
+
+
 def _validation_problem(exc: RequestValidationError) -> CRMError:
     raw_errors: list[dict[str, Any]] = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in raw_errors):
         return MalformedRequest("The request body is not valid JSON.")
     errors = [
-        FieldError(loc=list(e.get("loc", ())), msg=str(e.get("msg", "")), type=str(e.get("type")))
+        FieldError(loc=list(e.get("loc", ())), msg=_in_our_words(e), type=str(e.get("type")))
         for e in raw_errors
     ]
     fields = ", ".join(".".join(map(str, e.loc)) for e in errors)
@@ -84,6 +100,36 @@ def integrity_problem(exc: IntegrityError) -> CRMError:
 
 
 _UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+def _malformed_id(request: Request) -> CRMError | None:
+    """A path that would name an operation but for an id that is not a UUID (`/v1/contacts/123`):
+    a 404 that says the id is malformed, rather than that no route matches."""
+    table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+        request.app.state, "id_templates", None
+    )
+    if table is None:
+        table = []
+        for path in request.app.openapi()["paths"]:
+            names = re.findall(r"\{([^/]+)\}", path)
+            if names:
+                template = re.escape(path).replace(r"\{", "{").replace(r"\}", "}")
+                table.append(
+                    (re.compile("^" + re.sub(r"\{[^/]+\}", "([^/]+)", template) + "$"), names)
+                )
+        request.app.state.id_templates = table
+    for template_pattern, names in table:
+        found = template_pattern.match(request.url.path)
+        if found is None:
+            continue
+        for name, value in zip(names, found.groups(), strict=True):
+            if not re.fullmatch(_UUID_PATTERN, value):
+                return NotFound(
+                    f"{value!r} is not an id: {name} is a UUID, such as "
+                    "01a21cd0-e328-7788-ae74-05a10ed854f0.",
+                    errors=[field_error(["path", name], "must be a UUID", "uuid_parsing")],
+                )
+    return None
 
 
 def _allowed_methods(request: Request) -> str:
@@ -174,7 +220,9 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         error: CRMError
         if exc.status_code == 404:
-            error = NotFound(f"No route matches {request.method} {request.url.path}.")
+            error = _malformed_id(request) or NotFound(
+                f"No route matches {request.method} {request.url.path}."
+            )
         elif exc.status_code == 405:
             error = MethodNotAllowed(
                 f"{request.method} is not allowed on {request.url.path}.",

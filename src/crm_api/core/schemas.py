@@ -1,5 +1,6 @@
 """Schema building blocks shared by every domain."""
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -69,6 +70,22 @@ def _kinds(annotation: Any) -> set[Any]:
     return {annotation}
 
 
+def _shape(schema: type[BaseModel]) -> str:
+    """An object of this schema as a client writes one: its required fields (with an example
+    value where the field gives one), then up to three optional ones."""
+    fields = sorted(schema.model_fields.items(), key=lambda item: not item[1].is_required())
+    shown = [item for item in fields if item[1].is_required()] or fields[:1]
+    shown += [item for item in fields if not item[1].is_required() and item not in shown][:2]
+    parts = []
+    for name, field in shown:
+        default = field.get_default(call_default_factory=False)
+        plain = isinstance(default, str | int | float | bool) and default != ""
+        example = field.examples[0] if field.examples else default if plain else "..."
+        parts.append(f"{json.dumps(name)}: {json.dumps(example, default=str)}")
+    more = ", ..." if len(shown) < len(fields) else ""
+    return "{" + ", ".join(parts) + more + "}"
+
+
 class InputSchema(BaseModel):
     """Input bodies refuse unknown and server-owned fields instead of silently ignoring them.
 
@@ -81,8 +98,13 @@ class InputSchema(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_lax_reads(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
+        if isinstance(data, BaseModel):
             return data
+        if not isinstance(data, dict):
+            # Not Pydantic's "a valid dictionary or object to extract fields from": the shape.
+            raise PydanticCustomError(
+                "object_expected", "must be an object like {shape}", {"shape": _shape(cls)}
+            )
         errors = []
         for name, value in data.items():
             field = cls.model_fields.get(name) if isinstance(name, str) else None
