@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.concurrency import IfMatch, etag
 from crm_api.core.error_handlers import integrity_problem
-from crm_api.core.errors import CRMError, FieldError, Problem, ValidationFailed
+from crm_api.core.errors import CRMError, FieldError, Problem, ValidationFailed, in_our_words
 from crm_api.core.schemas import InputSchema
 
 Resource = TypeVar("Resource", bound=BaseModel)
@@ -86,7 +86,7 @@ def validated(model: type[Input], value: Any, *loc: str | int) -> Input:
         raise ValidationFailed(
             "The item is not valid.",
             errors=[
-                FieldError(loc=[*loc, *e["loc"]], msg=e["msg"], type=e["type"])
+                FieldError(loc=[*loc, *e["loc"]], msg=in_our_words(dict(e)), type=e["type"])
                 for e in exc.errors()
             ],
         ) from None

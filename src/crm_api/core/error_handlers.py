@@ -24,6 +24,7 @@ from crm_api.core.errors import (
     ServiceUnavailable,
     ValidationFailed,
     field_error,
+    in_our_words,
 )
 from crm_api.core.json import dumps
 from crm_api.models import CONSTRAINT_FIELDS
@@ -47,28 +48,12 @@ def problem_response(error: CRMError, request: Request) -> Response:
     )
 
 
-# Pydantic's wording where it reads as the library talking, not the API.
-_OUR_WORDS = {
-    "missing": "is required",
-    "uuid_parsing": "must be an id: a UUID such as 01a21cd0-e328-7788-ae74-05a10ed854f0",
-    "uuid_type": "must be an id: a UUID such as 01a21cd0-e328-7788-ae74-05a10ed854f0",
-}
-
-
-def _in_our_words(error: dict[str, Any]) -> str:
-    kind = str(error.get("type"))
-    if kind == "extra_forbidden":
-        where = error.get("loc", ("body",))[0]
-        return f"is not a {'field of this body' if where == 'body' else 'parameter here'}"
-    return _OUR_WORDS.get(kind) or str(error.get("msg", "")).removeprefix("Value error, ")
-
-
 def _validation_problem(exc: RequestValidationError) -> CRMError:
     raw_errors: list[dict[str, Any]] = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in raw_errors):
         return MalformedRequest("The request body is not valid JSON.")
     errors = [
-        FieldError(loc=list(e.get("loc", ())), msg=_in_our_words(e), type=str(e.get("type")))
+        FieldError(loc=list(e.get("loc", ())), msg=in_our_words(e), type=str(e.get("type")))
         for e in raw_errors
     ]
     fields = ", ".join(".".join(map(str, e.loc)) for e in errors)

@@ -152,3 +152,21 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         429: "Rate limited; retry after the Retry-After header's seconds",
     }
     return {status: {"model": Problem, "description": descriptions[status]} for status in statuses}
+
+
+# Pydantic's wording where it reads as the library talking, not the API.
+_OUR_WORDS = {
+    "missing": "is required",
+    "uuid_parsing": "must be an id: a UUID such as 01a21cd0-e328-7788-ae74-05a10ed854f0",
+    "uuid_type": "must be an id: a UUID such as 01a21cd0-e328-7788-ae74-05a10ed854f0",
+}
+
+
+def in_our_words(error: dict[str, Any]) -> str:
+    """A validation error's message as the API words it (for requests, batch items, import
+    rows and saved filters alike)."""
+    kind = str(error.get("type"))
+    if kind == "extra_forbidden":
+        where = error.get("loc", ("body",))[0]
+        return f"is not a {'field of this body' if where == 'body' else 'parameter here'}"
+    return _OUR_WORDS.get(kind) or str(error.get("msg", "")).removeprefix("Value error, ")

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
-from crm_api.core.errors import ValidationFailed
+from crm_api.core.errors import ValidationFailed, in_our_words
 from crm_api.core.events import audited_changes, changed_fields
 from crm_api.core.ids import new_id
 from crm_api.custom_fields.values import checked_values, value_from_text
@@ -100,7 +100,9 @@ def prepare(
         model = schema.model_validate(values)
     except ValidationError as exc:
         for error in exc.errors(include_url=False, include_context=False):
-            counts.fail(row.number, error["msg"], _error_loc(row, error["loc"]), error["type"])
+            counts.fail(
+                row.number, in_our_words(dict(error)), _error_loc(row, error["loc"]), error["type"]
+            )
         return None
     create_problem = None
     try:

@@ -10,7 +10,7 @@ from crm_api.contacts.schemas import ContactListParams
 from crm_api.contacts.service import count_contacts, list_contacts
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
-from crm_api.core.errors import CRMError, ValidationFailed, field_error
+from crm_api.core.errors import CRMError, ValidationFailed, field_error, in_our_words
 from crm_api.core.events import record_event, record_update
 from crm_api.core.ids import new_id
 from crm_api.core.pagination import page_of, paginate, parse_sort
@@ -46,7 +46,9 @@ async def _checked(session: AsyncSession, principal: Principal, filters: Filters
         await count_contacts(session, principal, params)  # custom field filters are checked here
     except ValidationError as exc:
         errors = [
-            field_error(["body", "filters", *error["loc"]], error["msg"], error["type"])
+            field_error(
+                ["body", "filters", *error["loc"]], in_our_words(dict(error)), error["type"]
+            )
             for error in exc.errors()
         ]
         raise ValidationFailed("Some filters are not valid.", errors=errors) from exc
