@@ -72,6 +72,10 @@ async def people(client: AsyncClient, workspace: Workspace) -> dict[str, Any]:
         ("last_name=Young", ["cy"]),
         ("job_title=Analyst", ["ada"]),
         ("phone=%2B44 20 7946 0000", ["ada"]),
+        # Matched in E.164, however the number was typed on either side.
+        ("phone=%2B44 (0)20-7946-0000", ["ada"]),
+        ("phone=%2B442079460000", ["ada"]),
+        ("phone=not a number", []),
         ("lead_source=referral", ["ada"]),
         ("tags=vip", ["ada", "bob"]),
         ("tags=vip&tags=math", ["ada"]),

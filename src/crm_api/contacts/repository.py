@@ -59,6 +59,13 @@ async def read_contact(
     return await READ_CONTACT.fetchrow(session, workspace_id=workspace_id, id=contact_id)
 
 
+def ids_named(workspace_id: uuid.UUID, q: str) -> Select[uuid.UUID]:
+    """Contacts whose names or email match ``q`` (the trigram index of search_text)."""
+    return select(Contact.id).where(
+        Contact.workspace_id == workspace_id, search_condition(Contact.search_text, q)
+    )
+
+
 def ids_matching(
     workspace_id: uuid.UUID, q: str, company_ids: Select[uuid.UUID]
 ) -> CompoundSelect[uuid.UUID]:

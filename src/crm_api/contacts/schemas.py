@@ -163,7 +163,12 @@ class ContactListParams(RecordListParams):
     lead_score_gte: int | None = None
     lead_score_lte: int | None = None
     email: str | None = Field(default=None, description="Exact email, ignoring case.")
-    phone: str | None = Field(default=None, description="A phone number, exactly as stored.")
+    phone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A phone number, however typed: compared in E.164 (`+44 20 7946 0958` finds "
+        "`+44 (0)20-7946-0958`).",
+    )
     first_name: str | None = None
     last_name: str | None = None
     job_title: str | None = None

@@ -3,7 +3,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, Row, Select, false, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +18,7 @@ from crm_api.core.errors import Conflict, NotFound
 from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range, record_conditions
 from crm_api.core.pagination import page_of, parse_sort
+from crm_api.core.phones import normalized
 from crm_api.core.records import apply_changes, sent_values, touch, unique_guard
 from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.lead_scoring.service import rescore_contact
@@ -239,7 +240,9 @@ def _conditions(principal: Principal, params: ContactListParams) -> list[ColumnE
     if params.email is not None:
         conditions.append(func.lower(Contact.email) == params.email.lower())
     if params.phone is not None:
-        conditions.append(Contact.phones.contains([{"number": params.phone}]))
+        # Compared in E.164, however either side was typed ("+44 (0)20-7946-0958").
+        wanted = normalized([{"number": params.phone}])
+        conditions.append(Contact.phones_e164.contains(wanted) if wanted else false())
     if params.lifecycle_stage:
         conditions.append(Contact.lifecycle_stage.in_(params.lifecycle_stage))
     if params.company_industry is not None or params.company_domain is not None:
@@ -259,6 +262,12 @@ def _conditions(principal: Principal, params: ContactListParams) -> list[ColumnE
             )
         )
     return conditions
+
+
+def contact_ids_named(principal: Principal, q: str) -> Select[uuid.UUID]:
+    """Ids of the workspace's contacts whose names or email match ``q``, for filters on
+    related records (an order's buyer)."""
+    return repository.ids_named(principal.workspace_id, q)
 
 
 async def list_contacts(

@@ -64,6 +64,12 @@ class InteractionRead(ReadSchema):
 
 class InteractionListParams(ListParams):
     sort: Literal["occurred_at", "-occurred_at", "created_at", "-created_at"] = "-occurred_at"
+    q: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Search text: words of the subject or the start of the body.",
+    )
     kind: list[InteractionKind] | None = None
     direction: Direction | None = None
     contact_id: uuid.UUID | None = None

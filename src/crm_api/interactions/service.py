@@ -8,7 +8,7 @@ from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound
 from crm_api.core.events import record_event, record_update
-from crm_api.core.filters import in_range
+from crm_api.core.filters import in_range, search_condition
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, touch
 from crm_api.lead_scoring.service import rescore
@@ -82,6 +82,8 @@ async def list_interactions(
     conditions += [column == value for column, value in exact if value is not None]
     if params.kind:
         conditions.append(Interaction.kind.in_(params.kind))
+    if params.q is not None:
+        conditions.append(search_condition(Interaction.search_text, params.q))
     rows = await repository.list_interactions(
         session, principal.workspace_id, conditions, params, sort
     )

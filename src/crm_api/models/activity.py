@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     CheckConstraint,
+    Computed,
     DateTime,
     ForeignKeyConstraint,
     Index,
@@ -66,8 +67,22 @@ class Interaction(WorkspaceScoped, Timestamped, Versioned, Base):
     deal_id: Mapped[uuid.UUID | None]
     ticket_id: Mapped[uuid.UUID | None]
     sentiment: Mapped[Decimal | None] = mapped_column(Numeric(4, 3))
+    # What ?q= matches, kept by PostgreSQL and served by a trigram index.
+    search_text: Mapped[str] = mapped_column(
+        Text,
+        Computed(
+            "lower(coalesce(subject, '') || ' ' || left(coalesce(body, ''), 1000))", persisted=True
+        ),
+    )
 
     __table_args__ = (
+        Index(
+            "ix_interactions_search_text",
+            "workspace_id",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
         CheckConstraint(f"kind IN {INTERACTION_KINDS!r}", name="kind"),
         CheckConstraint(f"direction IN {DIRECTIONS!r}", name="direction"),
         CheckConstraint("sentiment BETWEEN -1 AND 1", name="sentiment"),
@@ -118,8 +133,20 @@ class Task(WorkspaceScoped, Timestamped, Versioned, Base):
     company_id: Mapped[uuid.UUID | None]
     deal_id: Mapped[uuid.UUID | None]
     ticket_id: Mapped[uuid.UUID | None]
+    # What ?q= matches, kept by PostgreSQL and served by a trigram index.
+    search_text: Mapped[str] = mapped_column(
+        Text,
+        Computed("lower(title || ' ' || left(coalesce(description, ''), 1000))", persisted=True),
+    )
 
     __table_args__ = (
+        Index(
+            "ix_tasks_search_text",
+            "workspace_id",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
         CheckConstraint(f"status IN {TASK_STATUSES!r}", name="status"),
         CheckConstraint(f"priority IN {PRIORITIES!r}", name="priority"),
         ForeignKeyConstraint(

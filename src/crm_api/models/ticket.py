@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     ForeignKeyConstraint,
     Index,
@@ -92,7 +93,20 @@ class Ticket(WorkspaceScoped, Timestamped, Versioned, Base):
         lazy="selectin",
     )
 
+    # What ?q= matches, kept by PostgreSQL and served by a trigram index.
+    search_text: Mapped[str] = mapped_column(
+        Text,
+        Computed("lower(subject || ' ' || left(coalesce(description, ''), 1000))", persisted=True),
+    )
+
     __table_args__ = (
+        Index(
+            "ix_tickets_search_text",
+            "workspace_id",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
         CheckConstraint(f"status IN {TICKET_STATUSES!r}", name="status"),
         CheckConstraint(f"escalation_reason IN {ESCALATION_REASONS!r}", name="escalation_reason"),
         CheckConstraint(f"channel IN {TICKET_CHANNELS!r}", name="channel"),

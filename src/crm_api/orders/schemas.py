@@ -79,6 +79,12 @@ class OrderListParams(ListParams):
     sort: Literal["placed_at", "-placed_at", "created_at", "-created_at", "total", "-total"] = (
         "-placed_at"
     )
+    q: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Search text: the buyer's name or email.",
+    )
     contact_id: uuid.UUID | None = None
     company_id: uuid.UUID | None = None
     status: list[OrderStatus] | None = None

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_api.contacts import service as contacts_service
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import Conflict, ValidationFailed, field_error
@@ -173,6 +174,10 @@ async def list_orders(
     conditions += [column == value for column, value in exact if value is not None]
     if params.status:
         conditions.append(Order.status.in_(params.status))
+    if params.q is not None:
+        # The buyer, found as the contacts list finds people (by its trigram index).
+        buyers = contacts_service.contact_ids_named(principal, params.q)
+        conditions.append(Order.contact_id.in_(buyers))
     statement = select(Order).where(Order.workspace_id == principal.workspace_id, *conditions)
     rows, next_cursor = page_of(
         (await session.scalars(paginate(statement, Order.id, sort, params))).all(), sort, params

@@ -57,6 +57,12 @@ class TaskRead(ReadSchema):
 
 class TaskListParams(ListParams):
     sort: Literal["created_at", "-created_at"] = "-created_at"
+    q: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Search text: words of the title or the start of the description.",
+    )
     status: list[TaskStatus] | None = None
     priority: list[Priority] | None = None
     assignee_id: uuid.UUID | None = None

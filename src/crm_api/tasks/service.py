@@ -8,7 +8,7 @@ from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound
 from crm_api.core.events import record_event, record_update
-from crm_api.core.filters import in_range
+from crm_api.core.filters import in_range, search_condition
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, touch
 from crm_api.models import Task
@@ -60,6 +60,8 @@ async def list_tasks(
         conditions += [Task.status == "open", Task.due_at < utcnow()]
     elif params.overdue is False:
         conditions.append(~((Task.status == "open") & (Task.due_at < utcnow())))
+    if params.q is not None:
+        conditions.append(search_condition(Task.search_text, params.q))
     rows = await repository.list_tasks(session, principal.workspace_id, conditions, params, sort)
     return page_of(rows, sort, params)
 

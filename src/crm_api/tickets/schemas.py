@@ -161,6 +161,13 @@ class TicketListParams(ListParams):
 
     model_config = ConfigDict(extra="allow")
 
+    q: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Search text: words of the subject or the start of the description.",
+    )
+
     sort: Literal[
         "created_at",
         "-created_at",

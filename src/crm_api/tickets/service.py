@@ -12,7 +12,7 @@ from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound, invalid_field
 from crm_api.core.events import record_event, record_update
-from crm_api.core.filters import in_range
+from crm_api.core.filters import in_range, search_condition
 from crm_api.core.ids import new_id
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, sent_values, touch
@@ -197,6 +197,8 @@ async def list_tickets(
     conditions += await filter_conditions(
         session, principal.workspace_id, "ticket", Ticket.custom_fields, params.model_extra or {}
     )
+    if params.q is not None:
+        conditions.append(search_condition(Ticket.search_text, params.q))
     rows = await repository.list_tickets(session, principal.workspace_id, conditions, params, sort)
     return page_of(rows, sort, params)
 

@@ -1,0 +1,58 @@
+"""?q= on every list a person searches: tickets, interactions, tasks and orders too."""
+
+from typing import Any
+
+from httpx import AsyncClient
+
+from tests.factories import (
+    Workspace,
+    make_contact,
+    make_interaction,
+    make_order,
+    make_task,
+    make_ticket,
+)
+
+
+async def _found(client: AsyncClient, workspace: Workspace, path: str, q: str) -> list[str]:
+    response = await client.get(path, params={"q": q}, headers=workspace.headers)
+    assert response.status_code == 200, response.text
+    return [record["id"] for record in response.json()["data"]]
+
+
+async def test_q_finds_tickets_interactions_tasks_and_orders_by_their_words(
+    client: AsyncClient, workspace: Workspace, other_workspace: Workspace
+) -> None:
+    buyer = await make_contact(client, workspace, first_name="Hedy", last_name="Lamarr")
+    other = await make_contact(client, workspace, first_name="Grace", email="grace@example.com")
+    made: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+        "/v1/tickets": (
+            await make_ticket(client, workspace, subject="Invoice PDF is blank"),
+            await make_ticket(client, workspace, subject="Login", description="Password reset"),
+        ),
+        "/v1/interactions": (
+            await make_interaction(client, workspace, subject="Renewal call"),
+            await make_interaction(client, workspace, body="Asked about the INVOICE again"),
+        ),
+        "/v1/tasks": (
+            await make_task(client, workspace, title="Send invoice"),
+            await make_task(client, workspace, title="Call", description="Discuss renewal"),
+        ),
+        "/v1/orders": (
+            await make_order(client, workspace, contact_id=buyer["id"]),
+            await make_order(client, workspace, contact_id=other["id"]),
+        ),
+    }
+    searches = {
+        "/v1/tickets": ("invoice", "password"),
+        "/v1/interactions": ("renewal", "invoice"),
+        "/v1/tasks": ("INVOICE", "renewal"),
+        "/v1/orders": ("lamarr", "grace@example"),
+    }
+    for path, (first, second) in made.items():
+        by_first, by_second = searches[path]
+        assert await _found(client, workspace, path, by_first) == [first["id"]], path
+        assert await _found(client, workspace, path, by_second) == [second["id"]], path
+        assert await _found(client, workspace, path, "%") == [], path
+        # Another workspace's search sees none of these records.
+        assert await _found(client, other_workspace, path, by_first) == [], path
