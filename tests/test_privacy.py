@@ -268,7 +268,7 @@ async def test_erasure_leaves_no_personal_value_anywhere(
         )
     ]
     assert after == before
-    assert before[0] == "300"
+    assert before[0] == "300.00"
     log = await client.get(f"/v1/audit-log?record_id={person['id']}", headers=headers)
     assert log.json()["data"][0]["action"] == "contact.erased"
     assert log.json()["data"][0]["changes"] == {}

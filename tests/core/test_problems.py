@@ -391,3 +391,34 @@ async def test_errors_say_what_the_api_expects_not_what_the_library_saw(
     assert deeper.json()["errors"][0]["loc"] == ["path", "company_id"]
     nowhere = await client.get("/v1/nothing-here", headers=workspace.headers)
     assert nowhere.json()["detail"] == "No route matches GET /v1/nothing-here."
+
+
+async def test_money_has_its_currencys_decimal_places_on_every_response(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    """The 201 and the GET write an amount the same way, with the currency's decimal places
+    (ISO 4217 via CLDR: EUR 2, JPY 0), and an amount finer than its currency is refused."""
+    made = await client.post(
+        "/v1/deals",
+        json={"name": "x", "amount": {"amount": "5000", "currency": "EUR"}},
+        headers=workspace.headers,
+    )
+    assert made.json()["amount"] == {"amount": "5000.00", "currency": "EUR"}
+    read = await client.get(f"/v1/deals/{made.json()['id']}", headers=workspace.headers)
+    assert read.json()["amount"] == made.json()["amount"]
+    yen = await client.post(
+        "/v1/deals",
+        json={"name": "y", "amount": {"amount": "5000.00", "currency": "JPY"}},
+        headers=workspace.headers,
+    )
+    assert yen.json()["amount"] == {"amount": "5000", "currency": "JPY"}
+    again = await client.get(f"/v1/deals/{yen.json()['id']}", headers=workspace.headers)
+    assert again.json()["amount"] == yen.json()["amount"]
+    finer = await client.post(
+        "/v1/deals",
+        json={"name": "z", "amount": {"amount": "12.5", "currency": "JPY"}},
+        headers=workspace.headers,
+    )
+    assert_problem(finer, 422)
+    assert finer.json()["errors"][0]["loc"] == ["body", "amount"]
+    assert "JPY amounts have no decimal places" in finer.json()["errors"][0]["msg"]

@@ -97,15 +97,15 @@ async def test_sales_kpis(client: AsyncClient, workspace: Workspace) -> None:
     ]
     # Won in EUR: (1000 + 3000) / 2.
     size = await _kpi(client, workspace, "sales/average-deal-size", f"{JAN_FEB}&currency=EUR")
-    assert (size["value"], size["currency"]) == ("2000", "EUR")
+    assert (size["value"], size["currency"]) == ("2000.00", "EUR")
     # (20 + 30) / 2 days.
     cycle = await _kpi(client, workspace, "sales/sales-cycle", JAN_FEB)
     assert cycle["value"] == "25"
     # Open now in EUR: D4 500; weighted at Open's 20%: 100.
     value = await _kpi(client, workspace, "sales/pipeline-value", "currency=EUR")
-    assert value["value"] == "500"
+    assert value["value"] == "500.00"
     weighted = await _kpi(client, workspace, "sales/weighted-pipeline-value", "currency=EUR")
-    assert weighted["value"] == "100"
+    assert weighted["value"] == "100.00"
     # In EUR only (D5, open in USD, is not counted): 1 open deal x 2/3 x 2000 / 25 days.
     velocity = await _kpi(client, workspace, "sales/pipeline-velocity", f"{JAN_FEB}&currency=EUR")
     assert velocity["value"] == "53.3333"
@@ -129,8 +129,8 @@ async def test_sales_kpis(client: AsyncClient, workspace: Workspace) -> None:
         "sales/forecast",
         "start=2026-03-01T00:00:00Z&end=2026-04-01T00:00:00Z&currency=EUR",
     )
-    assert forecast["groups"] == [{"key": "2026-03", "value": "100", "count": 1, "ratio": None}]
-    assert forecast["value"] == "100"
+    assert forecast["groups"] == [{"key": "2026-03", "value": "100.00", "count": 1, "ratio": None}]
+    assert forecast["value"] == "100.00"
 
 
 async def test_customer_kpis(client: AsyncClient, workspace: Workspace) -> None:
@@ -177,11 +177,13 @@ async def test_customer_kpis(client: AsyncClient, workspace: Workspace) -> None:
 
     eur = f"{JAN_FEB}&currency=EUR"
     # (100 + 300 + 200) / 3 orders.
-    assert (await _kpi(client, workspace, "customers/average-order-value", eur))["value"] == "200"
+    assert (await _kpi(client, workspace, "customers/average-order-value", eur))[
+        "value"
+    ] == "200.00"
     # 600 / 2 customers; by lead source web 400, ads 200.
     clv = await _kpi(client, workspace, "customers/lifetime-value", f"{eur}&group_by=lead_source")
-    assert clv["value"] == "300"
-    assert [(g["key"], g["value"]) for g in clv["groups"]] == [("web", "400"), ("ads", "200")]
+    assert clv["value"] == "300.00"
+    assert [(g["key"], g["value"]) for g in clv["groups"]] == [("web", "400.00"), ("ads", "200.00")]
     # 3 orders / 2 customers.
     frequency = await _kpi(client, workspace, "customers/purchase-frequency", eur)
     assert frequency["value"] == "1.5"
@@ -307,7 +309,8 @@ async def test_kpis_see_only_their_workspace_and_refuse_bad_ranges(
     win = await _kpi(client, workspace, "sales/win-rate", JAN_FEB)
     assert win["value"] is None
     value = await _kpi(client, workspace, "sales/pipeline-value", "currency=EUR")
-    assert value["value"] is None
+    # Nothing to add up is 0, in the currency's format; an average of nothing has no value.
+    assert value["value"] == "0.00"
     funnel = await client.get(
         f"/v1/kpis/sales/funnel?pipeline_id={made['pipeline']['id']}", headers=workspace.headers
     )

@@ -239,10 +239,10 @@ async def test_rolled_and_raw_answers_agree_on_a_cut_range(
     raw = (
         await client.get(f"{url}?{query}&group_by=lead_source", headers=workspace.headers)
     ).json()
-    # 200, 400 and 800 EUR: 466.6667.
-    assert rolled["value"] == raw["value"] == "466.6667"
+    # 200, 400 and 800 EUR: 466.67 (money has its currency's decimal places).
+    assert rolled["value"] == raw["value"] == "466.67"
     assert rolled["series"] == raw["series"]
-    assert [point["value"] for point in rolled["series"]] == ["200", "400", "800"]
+    assert [point["value"] for point in rolled["series"]] == ["200.00", "400.00", "800.00"]
 
 
 async def test_deleting_a_workspace_takes_its_rollups(

@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import partial
 from types import NoneType, UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Self, Union, get_args, get_origin
 
 import pycountry
+from babel.numbers import get_currency_precision
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -198,9 +199,36 @@ Amount = Annotated[
 ]
 
 
+def minor_units(currency: str) -> int:
+    """The decimal places of the currency's amounts (ISO 4217 via CLDR: EUR 2, JPY 0), at
+    most the 2 the database keeps."""
+    return min(get_currency_precision(currency), 2)
+
+
+def in_minor_units(amount: Decimal, currency: str) -> Decimal:
+    """The amount written with exactly its currency's decimal places: 5000 EUR is 5000.00."""
+    return amount.quantize(Decimal(1).scaleb(-minor_units(currency)))
+
+
 class Money(InputSchema):
+    """An amount and its currency. Amounts are served with exactly the currency's decimal
+    places (`"5000.00"` EUR, `"5000"` JPY), whether just sent or read back; an amount finer
+    than its currency allows (`12.5` JPY) is refused."""
+
     amount: Amount = Field(examples=["125000.00"])
     currency: CurrencyCode
+
+    @model_validator(mode="after")
+    def _in_minor_units(self) -> Self:
+        exact = in_minor_units(self.amount, self.currency)
+        if exact != self.amount:
+            places = minor_units(self.currency)
+            raise ValueError(
+                f"{self.currency} amounts have {places or 'no'} decimal place"
+                f"{'' if places == 1 else 's'}: {self.amount} is not one"
+            )
+        self.amount = exact
+        return self
 
     @classmethod
     def stored(cls, amount: Decimal | None, currency: str | None) -> "Money | None":

@@ -5,7 +5,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from crm_api.core.schemas import CurrencyCode, IsoDateTime
+from crm_api.core.schemas import CurrencyCode, IsoDateTime, in_minor_units
 from crm_api.models.base import utcnow
 
 Interval = Literal["day", "week", "month"]
@@ -115,6 +115,18 @@ class KpiResult(BaseModel):
     currency: str | None = None
     start: datetime
     end: datetime
-    value: Decimal | None = Field(description="Decimal string; null when there is no data.")
+    value: Decimal | None = Field(
+        description="Decimal string; 0 for a sum of nothing, null for an average or ratio of "
+        "nothing. Money has its currency's decimal places, as everywhere."
+    )
     series: list[KpiPoint] | None = None
     groups: list[KpiGroup] | None = None
+
+    @model_validator(mode="after")
+    def _money_in_minor_units(self) -> Self:
+        if self.unit == "money" and self.currency is not None:
+            currency = self.currency
+            self.value = None if self.value is None else in_minor_units(self.value, currency)
+            for item in [*(self.series or ()), *(self.groups or ())]:
+                item.value = None if item.value is None else in_minor_units(item.value, currency)
+        return self

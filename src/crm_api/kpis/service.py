@@ -44,6 +44,11 @@ class Measure:
     count: str = "count(*)"  # the rows behind a value, as groups report it
     rolled: "Measure | None" = None  # the same answer from daily rollups, for its dimensions
 
+    @property
+    def is_sum(self) -> bool:
+        """A plain sum (of amounts, of tickets): nothing to add up is 0, not "no data"."""
+        return self.value.startswith("sum(") and "/" not in self.value
+
 
 # A rolled measure's source: rollup rows for the whole days [:first_day, :last_day) and raw
 # rows for [:start, :head_end) and [:tail_start, :end).
@@ -163,6 +168,10 @@ async def evaluate(
         ]
     if dimension:
         groups.sort(key=lambda group: (group.value is None, -(group.value or 0), group.key or "~"))
+    if measure.is_sum:
+        total = Decimal(0) if total is None else total
+        for point in series or ():
+            point.value = Decimal(0) if point.value is None else point.value
     return total, series, groups if dimension else None
 
 

@@ -1,9 +1,9 @@
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.core.pagination import ListParams
@@ -14,6 +14,7 @@ from crm_api.core.schemas import (
     IsoDateTime,
     Money,
     ReadSchema,
+    in_minor_units,
     not_null,
 )
 
@@ -73,6 +74,14 @@ class OrderRead(ReadSchema):
     created_at: datetime
     updated_at: datetime
     version: int
+
+    @model_validator(mode="after")
+    def _lines_in_minor_units(self) -> Self:
+        """Line prices written as the total is: with the currency's decimal places."""
+        for line in self.lines:
+            line.unit_price = in_minor_units(line.unit_price, self.total.currency)
+            line.line_total = in_minor_units(line.line_total, self.total.currency)
+        return self
 
 
 class OrderListParams(ListParams):
