@@ -320,11 +320,26 @@ async def test_kpis_see_only_their_workspace_and_refuse_bad_ranges(
         headers=workspace.headers,
     )
     assert_problem(backwards, 422)
+    # The parameter at fault is named, in the API's words.
+    assert backwards.json()["errors"][0]["loc"][-1] == "start"
+    assert backwards.json()["errors"][0]["msg"] == "must be before end"
+    dates = await client.get(
+        "/v1/kpis/sales/win-rate?start=2026-01-01&end=2026-03-01", headers=workspace.headers
+    )
+    assert dates.status_code == 200
+    assert (dates.json()["start"], dates.json()["end"]) == (
+        "2026-01-01T00:00:00Z",
+        "2026-03-01T00:00:00Z",
+    )
+    no_currency = await client.get("/v1/kpis/sales/pipeline-value", headers=workspace.headers)
+    assert_problem(no_currency, 422)
+    assert no_currency.json()["errors"][0]["loc"] == ["query", "currency"]
     too_long = await client.get(
         "/v1/kpis/sales/win-rate?start=2020-01-01T00:00:00Z&end=2026-01-01T00:00:00Z&interval=day",
         headers=workspace.headers,
     )
     assert_problem(too_long, 422)
+    assert too_long.json()["errors"][0]["loc"][-1] == "interval"
     empty = await _kpi(
         client, workspace, "sales/pipeline-velocity", "end=2000-01-01T00:00:00Z&currency=EUR"
     )

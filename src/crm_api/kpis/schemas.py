@@ -3,7 +3,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from crm_api.core.schemas import CurrencyCode, IsoDateTime, in_minor_units
 from crm_api.models.base import utcnow
@@ -12,13 +13,33 @@ Interval = Literal["day", "week", "month"]
 MAX_PERIODS = 400
 
 
+def _fault(params: BaseModel, name: str, message: str) -> ValidationError:
+    """A 422 naming the parameter at fault (a model-level error would name none)."""
+    return ValidationError.from_exception_data(
+        type(params).__name__,
+        [
+            InitErrorDetails(
+                type=PydanticCustomError("value_error", message),
+                loc=(name,),
+                input=getattr(params, name),
+            )
+        ],
+    )
+
+
 class KpiParams(BaseModel):
     """The time range every KPI takes, and the series interval where it has one."""
 
     model_config = ConfigDict(extra="forbid")
 
-    start: IsoDateTime | None = Field(default=None, description="Inclusive; default end - 30 days.")
-    end: IsoDateTime | None = Field(default=None, description="Exclusive; default now.")
+    start: IsoDateTime | None = Field(
+        default=None,
+        description="Inclusive; a date (`2026-01-01`, midnight UTC) or a date-time; default "
+        "end - 30 days.",
+    )
+    end: IsoDateTime | None = Field(
+        default=None, description="Exclusive; a date or a date-time; default now."
+    )
     interval: Interval | None = Field(
         default=None, description="With it, the answer has a `series` (UTC periods)."
     )
@@ -29,12 +50,14 @@ class KpiParams(BaseModel):
         try:
             self.start = self.start or self.end - timedelta(days=30)
         except OverflowError as exc:
-            raise ValueError("end is too early for the default start") from exc
+            raise _fault(
+                self, "end", "is too early for the default start (30 days before)"
+            ) from exc
         if self.start >= self.end:
-            raise ValueError("start must be before end")
+            raise _fault(self, "start", "must be before end")
         step = {"day": 1, "week": 7, "month": 28}.get(self.interval or "", 0)
         if step and (self.end - self.start).days / step > MAX_PERIODS:
-            raise ValueError(f"a series has at most {MAX_PERIODS} periods")
+            raise _fault(self, "interval", f"gives more than {MAX_PERIODS} periods in this range")
         return self
 
     @property
@@ -67,7 +90,7 @@ class FunnelParams(KpiParams):
 
 
 class ForecastParams(KpiParams):
-    currency: CurrencyCode
+    currency: CurrencyCode = Field(description="Only deals in this currency count.")
 
 
 class CustomerParams(Grouped):
