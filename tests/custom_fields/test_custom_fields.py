@@ -125,3 +125,30 @@ async def test_enum_needs_options(client: AsyncClient, workspace: Workspace) -> 
         headers=workspace.headers,
     )
     assert_problem(response, 422, field="key")
+
+
+async def test_entities_are_named_as_paths_imports_and_exports_name_them(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    made = await client.post(
+        "/v1/custom-fields",
+        json={"entity": "deals", "key": "region", "label": "Region", "field_type": "text"},
+        headers=workspace.headers,
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["entity"] == "deals"
+    # The singular of earlier versions is still read, and served as the plural.
+    legacy = await client.post(
+        "/v1/custom-fields",
+        json={"entity": "contact", "key": "tier", "label": "Tier", "field_type": "text"},
+        headers=workspace.headers,
+    )
+    assert legacy.json()["entity"] == "contacts"
+    listed = await client.get("/v1/custom-fields?entity=deals", headers=workspace.headers)
+    assert [field["key"] for field in listed.json()["data"]] == ["region"]
+    deal = await client.post(
+        "/v1/deals",
+        json={"name": "x", "custom_fields": {"region": "EMEA"}},
+        headers=workspace.headers,
+    )
+    assert deal.json()["custom_fields"] == {"region": "EMEA"}

@@ -2,19 +2,48 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, StrictBool, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.core.pagination import ListParams
 from crm_api.core.schemas import InputSchema, ReadSchema, not_null
 
-CustomFieldEntity = Literal["contact", "company", "deal", "ticket"]
+CustomFieldEntity = Literal["contact", "company", "deal", "ticket"]  # as stored
+# The API names records as its paths, imports and exports do: contacts, companies, ...
+_PLURAL = {"contact": "contacts", "company": "companies", "deal": "deals", "ticket": "tickets"}
+_SINGULAR = {plural: singular for singular, plural in _PLURAL.items()}
+
+
+def _stored(value: object) -> object:
+    return _SINGULAR.get(value, value) if isinstance(value, str) else value
+
+
+EntityName = Annotated[
+    CustomFieldEntity,
+    BeforeValidator(_stored),
+    PlainSerializer(lambda entity: _PLURAL[entity], return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": list(_PLURAL.values()),
+            "description": "The kind of record, named as in its path: `contacts`, "
+            "`companies`, `deals`, `tickets`.",
+        }
+    ),
+]
 CustomFieldType = Literal["text", "number", "boolean", "date", "enum"]
 Options = list[str]
 
 
 class CustomFieldCreate(InputSchema):
-    entity: CustomFieldEntity
+    entity: EntityName
     key: str = Field(
         pattern=r"^[a-z][a-z0-9_]{0,63}$",
         description="Lower-case identifier; the key in `custom_fields` and in filters.",
@@ -46,7 +75,7 @@ class CustomFieldUpdate(InputSchema):
 
 class CustomFieldRead(ReadSchema):
     id: uuid.UUID
-    entity: CustomFieldEntity
+    entity: EntityName
     key: str
     label: str
     field_type: CustomFieldType
@@ -59,4 +88,4 @@ class CustomFieldRead(ReadSchema):
 
 class CustomFieldListParams(ListParams):
     sort: Literal["created_at", "-created_at"] = "-created_at"
-    entity: CustomFieldEntity | None = None
+    entity: EntityName | None = None

@@ -19,7 +19,8 @@ from .schemas import CustomFieldCreate, CustomFieldListParams, CustomFieldRead, 
 async def create_field(
     session: AsyncSession, principal: Principal, data: CustomFieldCreate
 ) -> CustomFieldDefinition:
-    definition = CustomFieldDefinition(workspace_id=principal.workspace_id, **data.model_dump())
+    # The fields as validated (entity as stored, "contact"), not as served ("contacts").
+    definition = CustomFieldDefinition(workspace_id=principal.workspace_id, **dict(data))
     async with unique_guard(
         session,
         constraint="uq_custom_field_definitions_key",
