@@ -28,6 +28,7 @@ def test_every_operation_is_documented(app: FastAPI) -> None:
     assert len(operation_ids) == len(set(operation_ids))
     for path, method, operation in _operations(document):
         assert operation.get("summary"), f"{method} {path} has no summary"
+        assert operation.get("description"), f"{method} {path} has no description"
         assert operation.get("tags"), f"{method} {path} has no tag"
         if path.startswith("/v1/"):
             for status in ("401", "403", "422", "429"):

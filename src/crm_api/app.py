@@ -27,6 +27,7 @@ from crm_api.core.error_handlers import install_error_handlers
 from crm_api.core.errors import PROBLEM_MEDIA_TYPE
 from crm_api.core.idempotency import IdempotentReplay
 from crm_api.core.middleware import BodySizeLimitMiddleware, MetricsMiddleware
+from crm_api.core.openapi_descriptions import describe_operations
 from crm_api.core.openapi_headers import declare_headers
 from crm_api.core.openapi_inputs import describe_request_defaults
 from crm_api.core.openapi_links import add_links
@@ -147,8 +148,8 @@ def _document(schema: dict[str, Any]) -> dict[str, Any]:
     /v1 operation as needing an API key, or under /v1/portal a portal token (none to sign in),
     each creation links to the operations that take the created record's id, and request
     schemas state their defaults in words (core.openapi_inputs), the headers every response
-    carries are declared (core.openapi_headers), and each error shows its real problem
-    (core.openapi_problems)."""
+    carries are declared (core.openapi_headers), each error shows its real problem
+    (core.openapi_problems), and every operation has a description (core.openapi_descriptions)."""
     schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
     schemes["ApiKey"] = SECURITY_SCHEME
     schemes["PortalToken"] = PORTAL_SECURITY_SCHEME
@@ -165,7 +166,8 @@ def _document(schema: dict[str, Any]) -> dict[str, Any]:
                 content = response.get("content", {})
                 if status_code[0] in "45" and "application/json" in content:
                     content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
-    return add_links(problem_examples(declare_headers(describe_request_defaults(schema))))
+    schema = declare_headers(describe_request_defaults(schema))
+    return describe_operations(add_links(problem_examples(schema)))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -17,7 +17,12 @@ class Health(BaseModel):
     status: str
 
 
-@router.get("/healthz", summary="Is the process alive")
+@router.get(
+    "/healthz",
+    summary="Is the process alive",
+    description="200 while the process serves requests, without touching the database: for "
+    "liveness probes (`crm-api healthcheck` and the Docker image's HEALTHCHECK call it).",
+)
 async def healthz() -> Health:
     return Health(status="ok")
 
@@ -50,6 +55,8 @@ async def readyz(request: Request) -> Health:
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
+    description="Request counts and latencies by method, route and status, in "
+    "Prometheus' text format; no authentication, so keep it off the public network.",
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
 )
