@@ -422,3 +422,20 @@ async def test_money_has_its_currencys_decimal_places_on_every_response(
     assert_problem(finer, 422)
     assert finer.json()["errors"][0]["loc"] == ["body", "amount"]
     assert "JPY amounts have no decimal places" in finer.json()["errors"][0]["msg"]
+
+
+async def test_empty_text_is_null_on_every_response(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    """No field is "" in one place and null in another: empty text is served as null."""
+    made = await client.post(
+        "/v1/contacts",
+        json={"email": "nameless@example.com", "job_title": "", "lead_source": "  "},
+        headers=workspace.headers,
+    )
+    assert made.status_code == 201, made.text
+    read = await client.get(f"/v1/contacts/{made.json()['id']}", headers=workspace.headers)
+    for response in (made, read):
+        body = response.json()
+        assert (body["first_name"], body["last_name"]) == (None, None)
+        assert (body["job_title"], body["lead_source"]) == (None, None)

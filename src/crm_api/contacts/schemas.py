@@ -9,7 +9,15 @@ from sqlalchemy import Row
 
 from crm_api.core.filters import RecordListParams
 from crm_api.core.pagination import ListParams
-from crm_api.core.schemas import Address, CustomFieldValues, InputSchema, ReadSchema, Tags, not_null
+from crm_api.core.schemas import (
+    Address,
+    CustomFieldValues,
+    InputSchema,
+    OptionalText,
+    ReadSchema,
+    Tags,
+    not_null,
+)
 
 LifecycleStage = Literal[
     "subscriber",
@@ -94,8 +102,8 @@ class PhoneRead(ReadSchema):
 
 class ContactRead(ReadSchema):
     id: uuid.UUID
-    first_name: str
-    last_name: str
+    first_name: OptionalText
+    last_name: OptionalText
     email: str | None
     additional_emails: list[str]
     phones: list[PhoneRead]

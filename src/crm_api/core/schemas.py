@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -62,6 +63,14 @@ class ReadSchema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+def _no_empty_text(value: object) -> object:
+    return None if value == "" else value
+
+
+# Text that may be absent, served as null when it is (never as ""), like every other field.
+OptionalText = Annotated[str | None, BeforeValidator(_no_empty_text)]
+
+
 def _kinds(annotation: Any) -> set[Any]:
     """The types a field's annotation admits, None left out (X | None, Annotated[X, ...])."""
     if get_origin(annotation) is Annotated:
@@ -69,6 +78,12 @@ def _kinds(annotation: Any) -> set[Any]:
     if get_origin(annotation) in (Union, UnionType):
         return set().union(*(_kinds(arg) for arg in get_args(annotation) if arg is not NoneType))
     return {annotation}
+
+
+def _admits_none(annotation: Any) -> bool:
+    if get_origin(annotation) is Annotated:
+        return _admits_none(get_args(annotation)[0])
+    return get_origin(annotation) in (Union, UnionType) and NoneType in get_args(annotation)
 
 
 def _shape(schema: type[BaseModel]) -> str:
@@ -132,7 +147,12 @@ class InputSchema(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _storable(cls, value: Any) -> Any:
+    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
+        if value == "" and info.field_name is not None:
+            # Empty text is no text: null, as every response serves it, where null is allowed.
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and _admits_none(field.annotation):
+                return None
         if isinstance(value, datetime) and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return reject_unstorable(value)

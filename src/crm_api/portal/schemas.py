@@ -11,7 +11,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from crm_api.contacts.schemas import Phone, PhoneRead
 from crm_api.core.pagination import ListParams
-from crm_api.core.schemas import Address, InputSchema, ReadSchema, not_null
+from crm_api.core.schemas import Address, InputSchema, OptionalText, ReadSchema, not_null
 from crm_api.tickets.schemas import Priority, TicketStatus
 
 Password = str  # documented on each field: 10 to 200 characters
@@ -110,8 +110,8 @@ class PreferencesRead(ReadSchema):
 
 class MeRead(ReadSchema):
     id: uuid.UUID = Field(description="The contact's id.")
-    first_name: str
-    last_name: str
+    first_name: OptionalText
+    last_name: OptionalText
     email: str | None
     phones: list[PhoneRead]
     address: Address | None
