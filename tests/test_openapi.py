@@ -138,3 +138,39 @@ def test_the_document_reads_well_for_people() -> None:
             if path.startswith("/v1/portal/") and status == "401":
                 assert "API key" not in response["description"]
                 assert "API key" not in problem["example"]["detail"]
+
+
+def _subclasses(base: type) -> list[type]:
+    found = []
+    for child in base.__subclasses__():
+        found += [child, *_subclasses(child)]
+    return found
+
+
+def test_every_body_schema_has_an_example_that_validates() -> None:
+    """Each request and response schema shows an example, valid against the schema, and a
+    request's example is also accepted by the API's own model of it."""
+    import jsonschema_rs
+
+    from crm_api.core.schemas import InputSchema
+
+    schemas = DOCUMENT["components"]["schemas"]
+    bodies: set[str] = set()
+    for _, _, operation in _operations(DOCUMENT):
+        for content in operation.get("requestBody", {}).get("content", {}).values():
+            bodies |= set(re.findall(r"#/components/schemas/([^\"]+)", json.dumps(content)))
+        for response in operation["responses"].values():
+            body = response.get("content", {}).get("application/json", {})
+            bodies |= set(re.findall(r"#/components/schemas/([^\"]+)", json.dumps(body)))
+    assert {"ContactCreate", "ContactRead", "Page_ContactRead_", "TicketCreate"} <= bodies
+    models = {model.__name__: model for model in _subclasses(InputSchema)}
+    for name in sorted(bodies):
+        examples = schemas[name].get("examples")
+        assert examples, f"{name} has no example"
+        root = {"$ref": f"#/components/schemas/{name}", "components": DOCUMENT["components"]}
+        validator = jsonschema_rs.validator_for(root)
+        for example in examples:
+            errors = [error.message for error in validator.iter_errors(example)]
+            assert errors == [], (name, example, errors)
+            if name in models:
+                models[name].model_validate(example)

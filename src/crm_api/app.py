@@ -28,6 +28,7 @@ from crm_api.core.errors import PROBLEM_MEDIA_TYPE
 from crm_api.core.idempotency import IdempotentReplay
 from crm_api.core.middleware import BodySizeLimitMiddleware, MetricsMiddleware
 from crm_api.core.openapi_descriptions import describe_operations
+from crm_api.core.openapi_examples import add_examples
 from crm_api.core.openapi_headers import declare_headers
 from crm_api.core.openapi_inputs import describe_request_defaults
 from crm_api.core.openapi_links import add_links
@@ -166,7 +167,7 @@ def _document(schema: dict[str, Any]) -> dict[str, Any]:
                 content = response.get("content", {})
                 if status_code[0] in "45" and "application/json" in content:
                     content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
-    schema = declare_headers(describe_request_defaults(schema))
+    schema = add_examples(declare_headers(describe_request_defaults(schema)))
     return describe_operations(add_links(problem_examples(schema)))
 
 
