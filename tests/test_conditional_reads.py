@@ -2,7 +2,7 @@
 
 from httpx import AsyncClient
 
-from tests.factories import Workspace, make_contact, make_task, make_ticket
+from tests.factories import Workspace, make_contact, make_interaction, make_task, make_ticket
 
 
 async def test_a_read_that_names_the_current_etag_is_not_modified(
@@ -60,3 +60,26 @@ async def test_another_workspaces_record_is_a_404_whatever_if_none_match_says(
         f"/v1/contacts/{contact['id']}", headers={**other_workspace.headers, "If-None-Match": "*"}
     )
     assert read.status_code == 404
+
+
+async def test_a_derived_change_is_a_new_version_so_no_stale_304(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    """A contact's lead score moves with its activity; its ETag moves with it."""
+    rule = await client.post(
+        "/v1/lead-scoring-rules",
+        json={"kind": "interaction", "name": "calls", "points": 10, "interaction_kind": "call"},
+        headers=workspace.headers,
+    )
+    assert rule.status_code == 201, rule.text
+    contact = await make_contact(client, workspace)
+    path = f"/v1/contacts/{contact['id']}"
+    before = await client.get(path, headers=workspace.headers)
+    assert before.json()["lead_score"] == 0
+    await make_interaction(client, workspace, contact_id=contact["id"], kind="call")
+    after = await client.get(
+        path, headers={**workspace.headers, "If-None-Match": before.headers["ETag"]}
+    )
+    assert after.status_code == 200
+    assert after.json()["lead_score"] == 10
+    assert after.headers["ETag"] != before.headers["ETag"]

@@ -116,8 +116,8 @@ class ContactRead(ReadSchema):
     tags: list[str]
     custom_fields: dict[str, Any]
     lead_score: int = Field(
-        description="From the workspace's lead scoring rules; derived, so it changes without a "
-        "new version or event."
+        description="From the workspace's lead scoring rules; derived, so it changes without an "
+        "event, but with a new version (and so a new ETag)."
     )
     created_at: datetime
     updated_at: datetime

@@ -89,12 +89,17 @@ async def rescore(
     score: ColumnElement[Any] = literal(0)
     for rule in rules:
         score = score + _points(rule, now)
-    statement = update(Contact).where(Contact.workspace_id == workspace_id)
+    new_score = cast(score, Integer)
+    # Only contacts whose score moves, and their version with it: a GET shows the score, so
+    # its ETag must change (If-None-Match would otherwise answer 304 with a stale score).
+    statement = update(Contact).where(
+        Contact.workspace_id == workspace_id, Contact.lead_score.is_distinct_from(new_score)
+    )
     if contact_ids is not None:
         statement = statement.where(Contact.id.in_(contact_ids))
     await session.flush()
     await session.execute(
-        statement.values(lead_score=cast(score, Integer)).execution_options(
+        statement.values(lead_score=new_score, version=Contact.version + 1).execution_options(
             synchronize_session=False
         )
     )
@@ -103,7 +108,7 @@ async def rescore(
 async def rescore_contact(session: AsyncSession, contact: Contact) -> None:
     """After a change to the contact (or its activity): its score, also on the loaded object."""
     await rescore(session, contact.workspace_id, [contact.id])
-    await session.refresh(contact, ["lead_score"])
+    await session.refresh(contact, ["lead_score", "version"])
 
 
 async def rescore_all(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
