@@ -22,6 +22,7 @@ from tests.factories import (
     make_api_key,
     make_contact,
     make_custom_field,
+    make_product,
     new_workspace,
 )
 from tests.problems import assert_problem
@@ -439,3 +440,20 @@ async def test_empty_text_is_null_on_every_response(
         body = response.json()
         assert (body["first_name"], body["last_name"]) == (None, None)
         assert (body["job_title"], body["lead_source"]) == (None, None)
+
+
+async def test_an_order_line_finer_than_its_currency_is_a_422_not_a_500(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    product = await make_product(client, workspace, price={"amount": "1000", "currency": "JPY"})
+    contact = await make_contact(client, workspace)
+    order = await client.post(
+        "/v1/orders",
+        json={
+            "contact_id": contact["id"],
+            "lines": [{"product_id": product["id"], "quantity": 1, "unit_price": "12.5"}],
+        },
+        headers=workspace.headers,
+    )
+    assert_problem(order, 422)
+    assert order.json()["errors"][0]["loc"] == ["body", "lines", 0, "unit_price"]

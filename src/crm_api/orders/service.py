@@ -16,7 +16,7 @@ from crm_api.core.filters import in_range
 from crm_api.core.ids import new_id
 from crm_api.core.pagination import page_of, paginate, parse_sort
 from crm_api.core.records import apply_changes, get_owned, sent_values, touch
-from crm_api.core.schemas import Money
+from crm_api.core.schemas import Money, in_minor_units, minor_units
 from crm_api.models import Order, OrderLine, Product
 from crm_api.models.base import utcnow
 from crm_api.rfm.service import mark_stale
@@ -113,6 +113,11 @@ async def _priced_lines(
             errors.append(field_error([*loc, "unit_price"], message, "currency"))
             continue
         unit_price = line.unit_price if line.unit_price is not None else product.price
+        if currency and in_minor_units(unit_price, currency) != unit_price:
+            places = minor_units(currency)
+            message = f"{currency} amounts have {places or 'no'} decimal places"
+            errors.append(field_error([*loc, "unit_price"], message, "currency"))
+            continue
         priced.append((product.id, line.quantity, unit_price))
     if errors:
         raise ValidationFailed("Some order lines are not valid.", errors=errors)
