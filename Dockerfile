@@ -15,12 +15,15 @@ COPY src ./src
 RUN pip install -c constraints.txt .
 
 FROM ${PYTHON_IMAGE}
-RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin crm
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin crm \
+    && mkdir -p /var/lib/crm-api && chown crm /var/lib/crm-api
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 COPY alembic.ini ./
 COPY migrations ./migrations
-ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 CRM_HOST=0.0.0.0 CRM_PORT=8000
+# CRM_DATA_DIR: where the service may write (without CRM_SMTP_HOST, the development mailbox).
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 CRM_HOST=0.0.0.0 CRM_PORT=8000 \
+    CRM_DATA_DIR=/var/lib/crm-api
 USER crm
 EXPOSE 8000
 # Reads CRM_HOST / CRM_PORT like `serve` does: change the port in one place only.

@@ -1,6 +1,7 @@
 """The email outbox's sender against a real SMTP server on loopback (aiosmtpd), and its
 retries when the server is away."""
 
+import logging
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -79,14 +80,22 @@ async def test_the_outbox_is_sent_over_smtp(
 
 
 async def test_a_failed_send_is_retried_later(
-    client: AsyncClient, connection: AsyncConnection, workspace: Workspace
+    client: AsyncClient,
+    connection: AsyncConnection,
+    workspace: Workspace,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     contact = await make_contact(client, workspace, email="retry@example.com")
     await invite(client, workspace, contact["id"])
     settings = Settings(smtp_host="127.0.0.1", smtp_port=_free_port(), smtp_starttls=False)
     sessionmaker = client._transport.app.state.sessionmaker  # type: ignore[attr-defined]
-    assert await send_due(sessionmaker, settings) == 1  # nothing listens: refused
+    with caplog.at_level(logging.WARNING, logger="crm_api"):
+        assert await send_due(sessionmaker, settings) == 1  # nothing listens: refused
     assert await _status(connection, "retry@example.com") == ("pending", 1)
+    # Not silent, and the log names the message, never the address.
+    (warning,) = [r.getMessage() for r in caplog.records if "not sent" in r.getMessage()]
+    assert "ConnectionRefusedError" in warning
+    assert "retry@example.com" not in caplog.text
     assert await send_due(sessionmaker, settings) == 0  # not due again yet
     with time_machine.travel(datetime.now(UTC) + timedelta(minutes=3), tick=False):
         assert await send_due(sessionmaker, settings) == 1

@@ -106,7 +106,9 @@ class Settings(BaseSettings):
         description="The portal frontend; invitation and magic-link emails link to it.",
     )
     smtp_host: str | None = Field(
-        default=None, description="Sends the email outbox over SMTP; unset, emails are logged."
+        default=None,
+        description="Sends the email outbox over SMTP; unset, emails are appended to "
+        "<CRM_DATA_DIR>/mail.mbox (development), never to the log.",
     )
     smtp_port: int = 587
     smtp_username: str | None = None

@@ -106,6 +106,14 @@ async def send_due(sessionmaker: async_sessionmaker[AsyncSession], settings: Set
                         settings.data_dir / "mail.mbox",
                     )
             except (OSError, smtplib.SMTPException) as error:
+                # Said in the log too, by the message's id and the kind of error only (an SMTP
+                # error may quote the address): an outbox that cannot send must not be silent.
+                log.warning(
+                    "email %s not sent (attempt %d): %s; see email_outbox.last_error",
+                    message.id,
+                    message.attempts,
+                    type(error).__name__,
+                )
                 message.last_error = str(error)[:2000]
                 if message.attempts >= MAX_ATTEMPTS:
                     message.status = "failed"
