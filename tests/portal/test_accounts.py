@@ -261,6 +261,7 @@ async def test_sign_in_is_rate_limited_per_account_and_per_address(
         assert_problem(await client.post("/v1/portal/sign-in", json=body), 401)
     limited = await client.post("/v1/portal/sign-in", json={**body, "password": PASSWORD})
     assert_problem(limited, 429)
+    assert limited.headers["ratelimit-policy"].startswith('"portal-sign-in-account";q=5;')
     assert int(limited.headers["Retry-After"]) >= 1
     assert "portal account" in limited.json()["detail"]
 

@@ -179,3 +179,29 @@ async def test_staff_replies_are_a_members_voice_and_stop_the_first_response_clo
         headers=workspace.headers,
     )
     assert_problem(unknown, 422, field="member_id")
+
+
+async def test_a_staff_reply_with_no_member_to_write_as_is_a_clear_422(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    members = (await client.get("/v1/members", headers=workspace.headers)).json()["data"]
+    (owner,) = [member for member in members if member["role"] == "admin"]
+    demoted = await client.patch(
+        f"/v1/members/{owner['id']}",
+        json={"role": "agent"},
+        headers={**workspace.headers, "If-Match": f'"{owner["version"]}"'},
+    )
+    assert demoted.status_code == 200, demoted.text
+    ticket = await make_ticket(client, workspace)
+    # A key that acts for no member, in a workspace with no admin left to fall back on.
+    created = await client.post(
+        "/v1/api-keys",
+        json={"name": "Integration", "scopes": ["tickets:write"]},
+        headers=workspace.headers,
+    )
+    integration = {"Authorization": f"Bearer {created.json()['secret']}"}
+    reply = await client.post(
+        f"/v1/tickets/{ticket['id']}/messages", json={"body": "Hi"}, headers=integration
+    )
+    assert_problem(reply, 422, field="author_member_id")
+    assert "ck_" not in reply.text

@@ -54,10 +54,16 @@ class SignInLimits:
     def __init__(self, settings: Settings) -> None:
         storage = settings.rate_limit_storage
         self.account = RateLimiter(
-            settings.portal_sign_in_limit_account, storage, "this portal account"
+            settings.portal_sign_in_limit_account,
+            storage,
+            "this portal account",
+            policy="portal-sign-in-account",
         )
         self.address = RateLimiter(
-            settings.portal_sign_in_limit_address, storage, "this client address"
+            settings.portal_sign_in_limit_address,
+            storage,
+            "this client address",
+            policy="portal-sign-in-address",
         )
 
     async def check(self, workspace_id: uuid.UUID, email: str, address: str) -> None:

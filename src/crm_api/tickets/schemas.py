@@ -133,7 +133,7 @@ class MessageCreate(InputSchema):
     author_member_id: uuid.UUID | None = Field(
         default=None,
         description="The member writing, for `author: member`; left out, the API key's member, "
-        "or else the workspace's first admin.",
+        "or else the workspace's owner (its first admin member).",
     )
 
     @model_validator(mode="after")

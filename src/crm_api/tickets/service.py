@@ -257,6 +257,12 @@ async def add_message(
         author_member_id = principal.member_id or await members_service.first_admin_id(
             session, principal
         )
+        if author_member_id is None:
+            raise invalid_field(
+                ["body", "author_member_id"],
+                "no member to write as: name one, give the API key a member_id, or make a "
+                "member an admin (the workspace's owner)",
+            )
     if not by_member and data.visibility == "internal":
         raise invalid_field(["body", "visibility"], "only members write internal notes")
     if ticket.status == "closed":
