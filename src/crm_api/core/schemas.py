@@ -20,6 +20,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -210,11 +211,16 @@ Amount = Annotated[
     Decimal,
     BeforeValidator(_not_a_boolean),
     AfterValidator(_decimal_string),
-    Field(
-        ge=0,
-        max_digits=20,
-        decimal_places=2,
-        description="A decimal number of zero or more, sent and served as a string",
+    Field(ge=0, max_digits=20, decimal_places=2),
+    # JSON Schema has no keyword for these bounds on a decimal string: a pattern says them.
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{1,18}(\.\d{1,2})?$",
+            "description": "A decimal number of zero or more, at most 2 decimal places, sent and "
+            'served as a string (`"125000.00"`); money has its currency\'s decimal places.',
+            "examples": ["125000.00"],
+        }
     ),
 ]
 
@@ -231,9 +237,9 @@ def in_minor_units(amount: Decimal, currency: str) -> Decimal:
 
 
 class Money(InputSchema):
-    """An amount and its currency. Amounts are served with exactly the currency's decimal
-    places (`"5000.00"` EUR, `"5000"` JPY), whether just sent or read back; an amount finer
-    than its currency allows (`12.5` JPY) is refused."""
+    """An amount and its currency. Amounts are served with the currency's decimal places
+    (`"5000.00"` EUR, `"5000"` JPY; at most 2, which is what the database keeps, so KWD has 2),
+    whether just sent or read back; an amount finer than that (`12.5` JPY) is refused."""
 
     amount: Amount = Field(examples=["125000.00"])
     currency: CurrencyCode

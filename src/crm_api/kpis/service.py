@@ -47,7 +47,7 @@ class Measure:
     @property
     def is_sum(self) -> bool:
         """A plain sum (of amounts, of tickets): nothing to add up is 0, not "no data"."""
-        return self.value.startswith("sum(") and "/" not in self.value
+        return self.value.startswith("sum(") and "NULLIF" not in self.value
 
 
 # A rolled measure's source: rollup rows for the whole days [:first_day, :last_day) and raw
@@ -331,7 +331,7 @@ async def forecast(
     groups = [
         KpiGroup(key=month, value=rounded(value), count=count) for month, value, count in rows
     ]
-    total = sum((group.value or Decimal(0) for group in groups), Decimal(0)) if groups else None
+    total = sum((group.value or Decimal(0) for group in groups), Decimal(0))
     return KpiResult(
         kpi="forecast",
         unit="money",

@@ -61,7 +61,7 @@ RuleCreate = Annotated[AttributeRule | InteractionRule, Field(discriminator="kin
 
 class RuleUpdate(InputSchema):
     name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
-    points: int | SkipJsonSchema[None] = Field(default=None, ge=-1000, le=1000)
+    points: Annotated[int, Field(ge=-1000, le=1000)] | SkipJsonSchema[None] = None
 
     _not_null = not_null("name", "points")
 

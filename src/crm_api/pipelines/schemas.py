@@ -1,6 +1,6 @@
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, StrictInt
 from pydantic.json_schema import SkipJsonSchema
@@ -23,7 +23,7 @@ class StageCreate(InputSchema):
 
 class StageUpdate(InputSchema):
     name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
-    probability: Probability | SkipJsonSchema[None] = Field(default=None, ge=0, le=100)
+    probability: Annotated[Probability, Field(ge=0, le=100)] | SkipJsonSchema[None] = None
     kind: StageKind | SkipJsonSchema[None] = None
 
     _not_null = not_null("name", "probability", "kind")

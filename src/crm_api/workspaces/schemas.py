@@ -30,9 +30,10 @@ class WorkspaceRead(ReadSchema):
 
 class WorkspaceUpdate(InputSchema):
     name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
-    escalation_sentiment_threshold: Decimal | SkipJsonSchema[None] = Field(
-        default=None, ge=-1, le=1, max_digits=4, decimal_places=3, description=_THRESHOLD
-    )
+    escalation_sentiment_threshold: (
+        Annotated[Decimal, Field(ge=-1, le=1, max_digits=4, decimal_places=3)]
+        | SkipJsonSchema[None]
+    ) = Field(default=None, description=_THRESHOLD)
 
     default_currency: CurrencyCode | SkipJsonSchema[None] = None
     portal_company_sharing: bool | SkipJsonSchema[None] = Field(default=None, description=_SHARING)
