@@ -45,7 +45,7 @@ TAGS: list[dict[str, str]] = [
     {
         "name": "Interactions",
         "description": "Calls, emails, meetings, chats and notes on a "
-        "contact, with channel, direction and sentiment.",
+        "contact, with kind, direction and sentiment.",
     },
     {
         "name": "Tasks",
@@ -76,8 +76,8 @@ TAGS: list[dict[str, str]] = [
     },
     {
         "name": "Lead scoring",
-        "description": "Rules that add points to contacts matching a "
-        "filter; the score is kept on each contact.",
+        "description": "Rules that give contacts points for an attribute (a field's value) "
+        "or for recent interactions of a kind; the total is kept on each contact.",
     },
     {
         "name": "KPIs",

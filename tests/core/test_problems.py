@@ -457,3 +457,18 @@ async def test_an_order_line_finer_than_its_currency_is_a_422_not_a_500(
     )
     assert_problem(order, 422)
     assert order.json()["errors"][0]["loc"] == ["body", "lines", 0, "unit_price"]
+
+
+async def test_error_locations_name_only_what_the_client_wrote(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    contact = await make_contact(client, workspace)
+    response = await client.patch(
+        f"/v1/contacts/{contact['id']}",
+        json={"tags": ["vip", " "]},
+        headers={**workspace.headers, "If-Match": '"1"'},
+    )
+    assert_problem(response, 422)
+    (error,) = response.json()["errors"]
+    assert error["loc"] == ["body", "tags", 1]
+    assert "Input should be None" not in response.text

@@ -152,3 +152,17 @@ async def test_entities_are_named_as_paths_imports_and_exports_name_them(
         headers=workspace.headers,
     )
     assert deal.json()["custom_fields"] == {"region": "EMEA"}
+
+
+async def test_an_unknown_entity_lists_the_names_the_api_uses(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    response = await client.post(
+        "/v1/custom-fields",
+        json={"entity": "Contacts", "key": "x", "label": "X", "field_type": "text"},
+        headers=workspace.headers,
+    )
+    assert_problem(response, 422)
+    assert response.json()["errors"][0]["msg"] == (
+        "must be one of contacts, companies, deals, tickets"
+    )

@@ -179,4 +179,5 @@ add_export_route(
     fetch=_companies_page,
     read=CompanyRead,
     reader=Reader,
+    importable=True,
 )

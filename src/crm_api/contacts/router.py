@@ -225,4 +225,5 @@ add_export_route(
     fetch=_contacts_export,
     read=ContactExportRow,
     reader=Reader,
+    importable=True,
 )

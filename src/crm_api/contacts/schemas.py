@@ -174,8 +174,8 @@ class ContactListParams(RecordListParams):
     phone: str | None = Field(
         default=None,
         max_length=64,
-        description="A phone number, however typed: compared in E.164 (`+44 20 7946 0958` finds "
-        "`+44 (0)20-7946-0958`).",
+        description="A phone number with its country code, however punctuated: compared in "
+        "E.164 (`+44 20 7946 0958` finds `+44 (0)20-7946-0958`).",
     )
     first_name: str | None = None
     last_name: str | None = None

@@ -32,8 +32,12 @@ class IfMatch:
         tags = {tag.strip() for tag in self.header.split(",")}
         if "*" in tags or etag(current_version) in tags:
             return
+        unquoted = (
+            " (an ETag is quoted, as the ETag header gives it)" if '"' not in self.header else ""
+        )
         raise PreconditionFailed(
-            f"If-Match {self.header} does not match the current version {etag(current_version)}.",
+            f"If-Match {self.header} does not match the current version "
+            f"{etag(current_version)}{unquoted}.",
             headers={"ETag": etag(current_version)},
         )
 

@@ -23,6 +23,7 @@ from crm_api.core.errors import (
     NotFound,
     ServiceUnavailable,
     ValidationFailed,
+    client_errors,
     field_error,
     in_our_words,
 )
@@ -49,7 +50,7 @@ def problem_response(error: CRMError, request: Request) -> Response:
 
 
 def _validation_problem(exc: RequestValidationError) -> CRMError:
-    raw_errors: list[dict[str, Any]] = list(exc.errors())
+    raw_errors: list[dict[str, Any]] = client_errors(exc.errors())
     if any(e.get("type") == "json_invalid" for e in raw_errors):
         return MalformedRequest("The request body is not valid JSON.")
     errors = [

@@ -162,6 +162,40 @@ _OUR_WORDS = {
 }
 
 
+def _is_field(part: object) -> bool:
+    """A location part a client wrote (a field, a key, an index), not one of Pydantic's tags
+    for the branch of a union it tried (`list[constrained-str]`, `Preferences`)."""
+    return isinstance(part, int) or (
+        isinstance(part, str) and "[" not in part and not part[:1].isupper()
+    )
+
+
+def client_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
+    """Validation errors as a client can read them: locations without Pydantic's union tags,
+    and without the "Input should be None" of an optional field's other branch when a real
+    reason stands beside it."""
+    cleaned = []
+    for error in raw:
+        raw_loc = list(error.get("loc", ()))
+        # A header's or parameter's own name is kept as written (Idempotency-Key).
+        named = 2 if raw_loc[:1] in (["header"], ["query"], ["path"], ["cookie"]) else 0
+        loc = raw_loc[:named] + [part for part in raw_loc[named:] if _is_field(part)]
+        if error.get("type") == "none_required" and loc[-1:] == ["none"]:
+            loc = loc[:-1]  # the tag of a union's None branch
+        cleaned.append({**error, "loc": tuple(loc)})
+    reasons = [e["loc"] for e in cleaned if e.get("type") != "none_required"]
+    kept = [
+        e
+        for e in cleaned
+        if e.get("type") != "none_required"
+        or not any(loc[: len(e["loc"])] == e["loc"] for loc in reasons)
+    ]
+    unique: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for error in kept:
+        unique.setdefault((error["loc"], error.get("type")), error)
+    return list(unique.values())
+
+
 def in_our_words(error: dict[str, Any]) -> str:
     """A validation error's message as the API words it (for requests, batch items, import
     rows and saved filters alike)."""

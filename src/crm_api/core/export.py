@@ -138,8 +138,10 @@ def add_export_route(
     fetch: Fetch,
     read: type[BaseModel],
     reader: Any,
+    importable: bool = False,
 ) -> None:
-    """`GET <router prefix>/export`: the list's filters and sort, streamed (see above)."""
+    """`GET <router prefix>/export`: the list's filters and sort, streamed (see above);
+    ``importable`` when `POST /v1/imports` takes the file back."""
     params_model = type(
         f"{read.__name__.removesuffix('Read')}ExportParams", (list_model, ExportFormat), {}
     )
@@ -162,10 +164,14 @@ def add_export_route(
         summary=f"Export {plural} as CSV or JSON Lines",
         description=f"Every one of the {plural} the list's filters and sort select, streamed "
         "with no row limit (nested fields as JSON in CSV cells); `limit` does not apply, a "
-        "`cursor` resumes after it. Links to other records are also written by what names them "
-        "in any workspace (`company_domain`, `owner_email`, `pipeline_name`, `stage_name`, "
-        "where the record has them), so the file imports into another workspace with its "
-        "links.",
+        "`cursor` resumes after it."
+        + (
+            " Links to other records are also written by what names them in any workspace "
+            "(`company_domain`, `owner_email`, and for deals `pipeline_name` and `stage_name`), "
+            "so the file imports (`POST /v1/imports`) into another workspace with its links."
+            if importable
+            else ""
+        ),
         responses=documented_export(),
         response_class=StreamingResponse,
         openapi_extra=documented_params(params_model),

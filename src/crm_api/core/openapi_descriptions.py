@@ -48,7 +48,7 @@ def _sentences(path: str, method: str, operation: dict[str, Any]) -> list[str]:
         )
         filters = [name for name in query if name != "sort"]
         if filters:
-            said.append("Filters: " + ", ".join(f"`{name}`" for name in filters[:8]) + ".")
+            said.append("Filters: " + ", ".join(f"`{name}`" for name in filters) + ".")
     elif method == "get" and "304" in responses:
         which = f"The {noun} with this id" if "{" in path else "The record"
         said.append(
@@ -86,7 +86,7 @@ def _sentences(path: str, method: str, operation: dict[str, Any]) -> list[str]:
         )
     if "{" in path and "404" in responses:
         said.append(f"404 when there is no such {_owner(path)} in the workspace.")
-    if path.startswith("/v1/portal/"):
+    if {"PortalToken": []} in operation.get("security", []):
         said.append("Takes the signed-in customer's portal access token and shows only theirs.")
     return said
 

@@ -22,6 +22,8 @@ _SINGULAR = {plural: singular for singular, plural in _PLURAL.items()}
 
 
 def _stored(value: object) -> object:
+    if isinstance(value, str) and value not in _SINGULAR and value not in _PLURAL:
+        raise ValueError(f"must be one of {', '.join(_PLURAL.values())}")
     return _SINGULAR.get(value, value) if isinstance(value, str) else value
 
 

@@ -192,4 +192,5 @@ add_export_route(
     fetch=_deals_export,
     read=DealExportRow,
     reader=Reader,
+    importable=True,
 )

@@ -46,7 +46,10 @@ EventTypes = Annotated[
 
 class WebhookEndpointCreate(InputSchema):
     url: Url = Field(examples=["https://partner.example/hooks/crm"])
-    event_types: EventTypes = Field(default_factory=lambda: ["*"])
+    event_types: EventTypes = Field(
+        default_factory=lambda: ["*"],
+        description="Event types (`contact.created`), `resource.*` or `*`; left out, every event.",
+    )
     description: str | None = Field(default=None, max_length=1000)
     enabled: bool = True
 
