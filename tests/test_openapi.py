@@ -174,3 +174,20 @@ def test_every_body_schema_has_an_example_that_validates() -> None:
             assert errors == [], (name, example, errors)
             if name in models:
                 models[name].model_validate(example)
+
+
+def test_each_operation_names_the_scopes_its_key_needs_and_its_own_problems() -> None:
+    """A partner reads the least scopes a key needs from `security`, and each 403 and 404
+    example is the one that operation answers."""
+    assert PATHS["/v1/portal-users"]["get"]["security"] == [{"ApiKey": ["portal:read"]}]
+    assert PATHS["/v1/contacts"]["post"]["security"] == [{"ApiKey": ["contacts:write"]}]
+    for path, method, operation in _operations(DOCUMENT):
+        scopes = next(iter(operation.get("security") or [{}])).get("ApiKey")
+        forbidden = operation["responses"].get("403", {}).get("content", {})
+        if scopes and forbidden:
+            example = forbidden["application/problem+json"]["example"]
+            assert example["missing_scope"] == scopes[0], f"{method} {path}"
+    company = PATHS["/v1/companies/{company_id}"]["get"]["responses"]["404"]
+    assert company["content"]["application/problem+json"]["example"]["detail"].startswith(
+        "No company "
+    )

@@ -34,6 +34,7 @@ from crm_api.core.openapi_inputs import describe_request_defaults
 from crm_api.core.openapi_links import add_links
 from crm_api.core.openapi_problems import problem_examples
 from crm_api.core.rate_limit import RateLimiter
+from crm_api.core.routing import required_scopes
 from crm_api.custom_fields.router import router as custom_fields_router
 from crm_api.deals import service as deals_service
 from crm_api.deals.router import router as deals_router
@@ -144,7 +145,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.dispose()
 
 
-def _document(schema: dict[str, Any]) -> dict[str, Any]:
+def _document(schema: dict[str, Any], scopes: dict[str, list[str]]) -> dict[str, Any]:
     """Error responses are documented as application/problem+json, as they are served, every
     /v1 operation as needing an API key, or under /v1/portal a portal token (none to sign in),
     each creation links to the operations that take the created record's id, and request
@@ -162,7 +163,8 @@ def _document(schema: dict[str, Any]) -> dict[str, Any]:
             elif path_name.startswith("/v1/portal/"):
                 operation["security"] = [{"PortalToken": []}]
             elif path_name.startswith("/v1/"):
-                operation["security"] = [{"ApiKey": []}]
+                # The scopes the key needs (OpenAPI 3.1 lets any scheme list them); admin has all.
+                operation["security"] = [{"ApiKey": scopes.get(operation["operationId"], [])}]
             for status_code, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
                 if status_code[0] in "45" and "application/json" in content:
@@ -235,7 +237,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = _document(default_openapi())
+            scopes = {
+                route.name: sorted(scope.value for scope in required_scopes(route.dependant))
+                for router in ROUTERS
+                for route in router.routes
+                if isinstance(route, APIRoute)
+            }
+            app.openapi_schema = _document(default_openapi(), scopes)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

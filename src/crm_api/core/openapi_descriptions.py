@@ -23,7 +23,7 @@ def _noun(path: str) -> str:
     return word.replace("-", " ").replace("sla ", "SLA ").replace("api key", "API key")
 
 
-def _owner(path: str) -> str:
+def owner_noun(path: str) -> str:
     """The record the path's last id names: /v1/tickets/{ticket_id}/messages -> "ticket"."""
     found = re.search(r"([^/{}]+)/\{[^/]+\}(?!.*\{)", path)
     return _noun(f"/{found.group(1)}") if found else _noun(path)
@@ -85,7 +85,7 @@ def _sentences(path: str, method: str, operation: dict[str, Any]) -> list[str]:
             "without doing it twice."
         )
     if "{" in path and "404" in responses:
-        said.append(f"404 when there is no such {_owner(path)} in the workspace.")
+        said.append(f"404 when there is no such {owner_noun(path)} in the workspace.")
     if {"PortalToken": []} in operation.get("security", []):
         said.append("Takes the signed-in customer's portal access token and shows only theirs.")
     return said

@@ -27,6 +27,7 @@ from crm_api.core.errors import (
     ValidationFailed,
     field_error,
 )
+from crm_api.core.openapi_descriptions import owner_noun
 
 _PORTAL = "/v1/portal/"
 
@@ -56,7 +57,57 @@ _EXAMPLES: dict[str, CRMError] = {
 _PORTAL_EXAMPLES: dict[str, CRMError] = {
     "401": Unauthorized("The portal account is disabled or gone, or this sign-in has ended."),
     "403": Forbidden("This portal account may not do that."),
+    "429": RateLimited(
+        "More than 6000 per 1 minute requests for this portal account; retry in 42 s."
+    ),
 }
+_ID = "01a21cd0-e328-7788-ae74-05a10ed854f0"
+
+
+def _for_operation(
+    document: dict[str, Any], path: str, operation: dict[str, Any], status: str
+) -> CRMError | None:
+    """The example this operation would really answer with, where it differs from the rest."""
+    if status == "403":
+        scopes = next(iter(operation.get("security") or [{}])).get("ApiKey") or []
+        if scopes:
+            scope = scopes[0]
+            return Forbidden(f"This API key lacks the '{scope}' scope.", missing_scope=scope)
+    if status == "404" and "{" in path:
+        return NotFound(f"No {owner_noun(path)} {_ID}.")
+    if status == "409" and not path.startswith("/v1/contacts"):
+        return Conflict("The change conflicts with the record's current state.")
+    if status == "422":
+        content = operation.get("requestBody", {}).get("content", {})
+        ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+        body = document["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {}) if ref else {}
+        required = body.get("required", [])
+        if required:
+            loc = ["body", required[0]]
+            return ValidationFailed(
+                f"Invalid fields: body.{required[0]}",
+                errors=[field_error(loc, "is required", "missing")],
+            )
+        queries = [p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"]
+        if "limit" in queries:
+            return ValidationFailed(
+                "Invalid fields: query.limit",
+                errors=[
+                    field_error(
+                        ["query", "limit"], "Input should be less than or equal to 100", "le"
+                    )
+                ],
+            )
+        if not content and queries:
+            return ValidationFailed(
+                "Invalid fields: query.expand",
+                errors=[
+                    field_error(["query", "expand"], "is not a parameter here", "extra_forbidden")
+                ],
+            )
+    return None
+
+
 _PORTAL_DESCRIPTIONS = {
     "401": "Missing, expired or revoked portal access token",
     "403": "The portal account may not do that",
@@ -72,7 +123,11 @@ def problem_examples(document: dict[str, Any]) -> dict[str, Any]:
                 continue
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {}).get(PROBLEM_MEDIA_TYPE)
-                error = (_PORTAL_EXAMPLES if portal else {}).get(status) or _EXAMPLES.get(status)
+                error = (
+                    (_PORTAL_EXAMPLES if portal else {}).get(status)
+                    or _for_operation(document, path, operation, status)
+                    or _EXAMPLES.get(status)
+                )
                 if content is None or error is None:
                     continue
                 if portal and status in _PORTAL_DESCRIPTIONS:
