@@ -2,7 +2,7 @@
 
 from httpx import AsyncClient
 
-from tests.factories import Workspace, make_contact, make_member
+from tests.factories import Workspace, make_contact, make_member, make_ticket
 from tests.problems import assert_problem
 
 
@@ -68,3 +68,21 @@ async def test_a_member_owning_contacts_cannot_be_removed(
     )
     response = await client.delete(f"/v1/members/{owner['id']}", headers=workspace.headers)
     assert response.status_code == 204
+
+
+async def test_a_member_who_wrote_ticket_messages_gets_a_409_in_words(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    agent = await make_member(client, workspace, role="agent")
+    ticket = await make_ticket(client, workspace)
+    reply = await client.post(
+        f"/v1/tickets/{ticket['id']}/messages",
+        json={"body": "On it.", "author_member_id": agent["id"]},
+        headers=workspace.headers,
+    )
+    assert reply.status_code == 201
+    refused = await client.delete(f"/v1/members/{agent['id']}", headers=workspace.headers)
+    assert_problem(refused, 409)
+    assert refused.json()["detail"] == (
+        "Other records still refer to this one (ticket messages), so it cannot be deleted."
+    )

@@ -71,8 +71,10 @@ def integrity_problem(exc: IntegrityError) -> CRMError:
         return Conflict(f"A record with this {field} already exists.")
     if sqlstate == "23503":
         if "is still referenced" in message:
+            # fk_<table>_<column>: the kind of record that still points at this one, in words.
+            table = re.sub(r"^fk_|_[a-z]+$", "", constraint).replace("_", " ") or "other records"
             return Conflict(
-                f"The record is still referenced ({constraint}); reassign or remove those first."
+                f"Other records still refer to this one ({table}), so it cannot be deleted."
             )
         return ValidationFailed(
             f"{field} refers to a record that does not exist.",
