@@ -399,22 +399,15 @@ async def test_money_has_its_currencys_decimal_places_on_every_response(
 ) -> None:
     """The 201 and the GET write an amount the same way, with the currency's decimal places
     (ISO 4217 via CLDR: EUR 2, JPY 0), and an amount finer than its currency is refused."""
-    made = await client.post(
-        "/v1/deals",
-        json={"name": "x", "amount": {"amount": "5000", "currency": "EUR"}},
-        headers=workspace.headers,
-    )
-    assert made.json()["amount"] == {"amount": "5000.00", "currency": "EUR"}
-    read = await client.get(f"/v1/deals/{made.json()['id']}", headers=workspace.headers)
-    assert read.json()["amount"] == made.json()["amount"]
-    yen = await client.post(
-        "/v1/deals",
-        json={"name": "y", "amount": {"amount": "5000.00", "currency": "JPY"}},
-        headers=workspace.headers,
-    )
-    assert yen.json()["amount"] == {"amount": "5000", "currency": "JPY"}
-    again = await client.get(f"/v1/deals/{yen.json()['id']}", headers=workspace.headers)
-    assert again.json()["amount"] == yen.json()["amount"]
+    for sent, currency, served in (("5000", "EUR", "5000.00"), ("5000.00", "JPY", "5000")):
+        made = await client.post(
+            "/v1/deals",
+            json={"name": "x", "amount": {"amount": sent, "currency": currency}},
+            headers=workspace.headers,
+        )
+        assert made.json()["amount"] == {"amount": served, "currency": currency}
+        read = await client.get(f"/v1/deals/{made.json()['id']}", headers=workspace.headers)
+        assert read.json()["amount"] == made.json()["amount"]
     finer = await client.post(
         "/v1/deals",
         json={"name": "z", "amount": {"amount": "12.5", "currency": "JPY"}},

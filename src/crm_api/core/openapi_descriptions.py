@@ -9,7 +9,7 @@ its method, path, parameters and responses. An operation that says more keeps it
 import re
 from typing import Any
 
-_METHODS = ("get", "put", "post", "patch", "delete")
+from crm_api.core.openapi_walk import operations
 
 
 def _noun(path: str) -> str:
@@ -93,14 +93,10 @@ def _sentences(path: str, method: str, operation: dict[str, Any]) -> list[str]:
 
 def describe_operations(document: dict[str, Any]) -> dict[str, Any]:
     """Give each operation without a description one, as above (in place)."""
-    for path, item in document.get("paths", {}).items():
-        for method in _METHODS:
-            operation = item.get(method)
-            if operation is None or operation.get("description"):
-                continue
-            summary = operation.get("summary", "").rstrip(".")
-            said = _sentences(path, method, operation)
-            operation["description"] = (
-                " ".join([f"{summary}.", *said]) if summary else " ".join(said)
-            )
+    for path, method, operation in operations(document):
+        if operation.get("description"):
+            continue
+        summary = operation.get("summary", "").rstrip(".")
+        said = _sentences(path, method, operation)
+        operation["description"] = " ".join([f"{summary}.", *said]) if summary else " ".join(said)
     return document

@@ -10,8 +10,8 @@ against its schema, so they cannot drift from the contract.
 import copy
 from typing import Any
 
-_REF = "#/components/schemas/"
-_METHODS = ("get", "put", "post", "patch", "delete")
+from crm_api.core.openapi_walk import SCHEMA_REF, operations, schema_refs
+
 _FORMATS: dict[str, Any] = {
     "uuid": "01a21cd0-e328-7788-ae74-05a10ed854f0",
     "date-time": "2026-11-27T09:30:00Z",
@@ -35,7 +35,7 @@ class _Builder:
 
     def value(self, schema: dict[str, Any], name: str = "", depth: int = 0) -> Any:
         if "$ref" in schema:
-            target = schema["$ref"].removeprefix(_REF)
+            target = schema["$ref"].removeprefix(SCHEMA_REF)
             return self.value(self.schemas.get(target, {}), name, depth + 1)
         if schema.get("examples"):
             return copy.deepcopy(schema["examples"][0])
@@ -90,36 +90,18 @@ class _Builder:
         return example
 
 
-def _refs(value: Any) -> set[str]:
-    found: set[str] = set()
-    if isinstance(value, dict):
-        ref = value.get("$ref")
-        if isinstance(ref, str) and ref.startswith(_REF):
-            found.add(ref.removeprefix(_REF))
-        for item in value.values():
-            found |= _refs(item)
-    elif isinstance(value, list):
-        for item in value:
-            found |= _refs(item)
-    return found
-
-
 def add_examples(document: dict[str, Any]) -> dict[str, Any]:
     """Give each schema of a request or response body an example (in place), unless it has
     one already."""
     schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
     requests: set[str] = set()
     responses: set[str] = set()
-    for item in document.get("paths", {}).values():
-        for method in _METHODS:
-            operation = item.get(method)
-            if operation is None:
-                continue
-            for content in operation.get("requestBody", {}).get("content", {}).values():
-                requests |= _refs(content.get("schema", {}))
-            for response in operation.get("responses", {}).values():
-                json_body = response.get("content", {}).get("application/json", {})
-                responses |= _refs(json_body.get("schema", {}))
+    for _, _, operation in operations(document):
+        for content in operation.get("requestBody", {}).get("content", {}).values():
+            requests |= schema_refs(content.get("schema", {}))
+        for response in operation.get("responses", {}).values():
+            json_body = response.get("content", {}).get("application/json", {})
+            responses |= schema_refs(json_body.get("schema", {}))
     for names, whole in ((requests, False), (responses - requests, True)):
         builder = _Builder(schemas, whole=whole)
         for name in sorted(names):

@@ -16,8 +16,7 @@ at run time (core.routing), so the two cannot drift:
 import re
 from typing import Any
 
-_REF = "#/components/schemas/"
-_METHODS = ("get", "put", "post", "patch", "delete")
+from crm_api.core.openapi_walk import operations, resolved
 
 ETAG = {
     "description": 'The record\'s version, quoted (`"3"`): send it back in `If-Match` to change '
@@ -64,11 +63,7 @@ NOT_MODIFIED = {
 
 def _schema(document: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
     schema = response.get("content", {}).get("application/json", {}).get("schema", {})
-    ref = schema.get("$ref", "")
-    if ref.startswith(_REF):
-        found: dict[str, Any] = document["components"]["schemas"].get(ref.removeprefix(_REF), {})
-        return found
-    return schema if isinstance(schema, dict) else {}
+    return resolved(document, schema) if isinstance(schema, dict) else {}
 
 
 def _headers(response: dict[str, Any], **headers: dict[str, Any]) -> None:
@@ -97,32 +92,28 @@ def declare_headers(document: dict[str, Any]) -> dict[str, Any]:
         if "get" in item and path.endswith("}")
     }
     readable |= {f"{collection}/upsert" for collection in readable}
-    for path, item in paths.items():
-        for method in _METHODS:
-            operation = item.get(method)
-            if operation is None:
-                continue
-            responses = operation.get("responses", {})
-            versioned = False
-            for status in ("200", "201"):
-                if status in responses and "version" in _schema(document, responses[status]).get(
-                    "properties", {}
-                ):
-                    _headers(responses[status], ETag=_ref("ETag"))
-                    versioned = True
-            if "201" in responses and method == "post" and path in readable:
-                _headers(responses["201"], Location=_ref("Location"))
-            if "429" in responses:
-                _headers(responses["429"], **{"Retry-After": _ref("Retry-After")})
-            if operation.get("security"):
-                for status, response in responses.items():
-                    if status not in ("304", "401"):
-                        _headers(
-                            response,
-                            **{"RateLimit-Policy": _ref("RateLimit-Policy")},
-                            RateLimit=_ref("RateLimit"),
-                        )
-            if versioned and method == "get":
-                operation["parameters"] = [*operation.get("parameters", []), IF_NONE_MATCH]
-                responses["304"] = NOT_MODIFIED
+    for path, method, operation in operations(document):
+        responses = operation.get("responses", {})
+        versioned = False
+        for status in ("200", "201"):
+            if status in responses and "version" in _schema(document, responses[status]).get(
+                "properties", {}
+            ):
+                _headers(responses[status], ETag=_ref("ETag"))
+                versioned = True
+        if "201" in responses and method == "post" and path in readable:
+            _headers(responses["201"], Location=_ref("Location"))
+        if "429" in responses:
+            _headers(responses["429"], **{"Retry-After": _ref("Retry-After")})
+        if operation.get("security"):
+            for status, response in responses.items():
+                if status not in ("304", "401"):
+                    _headers(
+                        response,
+                        **{"RateLimit-Policy": _ref("RateLimit-Policy")},
+                        RateLimit=_ref("RateLimit"),
+                    )
+        if versioned and method == "get":
+            operation["parameters"] = [*operation.get("parameters", []), IF_NONE_MATCH]
+            responses["304"] = NOT_MODIFIED
     return document

@@ -10,22 +10,10 @@ that the field is always there.
 """
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
-_REF = "#/components/schemas/"
-
-
-def _refs(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        ref = value.get("$ref")
-        if isinstance(ref, str) and ref.startswith(_REF):
-            yield ref.removeprefix(_REF)
-        for item in value.values():
-            yield from _refs(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _refs(item)
+from crm_api.core.openapi_walk import operations, schema_refs
 
 
 def _reachable(schemas: dict[str, Any], roots: Iterable[str]) -> set[str]:
@@ -36,7 +24,7 @@ def _reachable(schemas: dict[str, Any], roots: Iterable[str]) -> set[str]:
         if name in seen or name not in schemas:
             continue
         seen.add(name)
-        pending.extend(_refs(schemas[name]))
+        pending.extend(schema_refs(schemas[name]))
     return seen
 
 
@@ -47,14 +35,11 @@ def _sentence(value: Any) -> str:
 def describe_request_defaults(document: dict[str, Any]) -> dict[str, Any]:
     """Move ``default`` into the description in schemas that only requests use (in place)."""
     schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
-    requests: list[str] = []
-    responses: list[str] = []
-    for item in document.get("paths", {}).values():
-        for operation in item.values():
-            if not isinstance(operation, dict):
-                continue
-            requests += _refs(operation.get("requestBody", {}))
-            responses += _refs(operation.get("responses", {}))
+    requests: set[str] = set()
+    responses: set[str] = set()
+    for _, _, operation in operations(document):
+        requests |= schema_refs(operation.get("requestBody", {}))
+        responses |= schema_refs(operation.get("responses", {}))
     only_requests = _reachable(schemas, requests) - _reachable(schemas, responses)
     for name in sorted(only_requests):
         for prop in schemas[name].get("properties", {}).values():

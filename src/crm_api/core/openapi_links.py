@@ -25,11 +25,12 @@ to the portal's, the staff's only to the staff's.
 """
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
+from crm_api.core.openapi_walk import operations as all_operations
+from crm_api.core.openapi_walk import resolved as _resolved
+
 _PARAMETER = re.compile(r"\{([^}]+)\}")
-_METHODS = ("get", "put", "post", "patch", "delete")
 _PORTAL = "/v1/portal/"
 # Body fields that name a record by another name than its id's parameter.
 _ALIASES = {
@@ -44,21 +45,6 @@ Operation = tuple[str, dict[str, Any]]  # (path, operation object)
 
 def _parameters(path: str) -> frozenset[str]:
     return frozenset(_PARAMETER.findall(path))
-
-
-def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for path, item in document.get("paths", {}).items():
-        for method in _METHODS:
-            if method in item:
-                yield path, method, item[method]
-
-
-def _resolved(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
-        found: dict[str, Any] = document["components"]["schemas"].get(ref.rsplit("/", 1)[1], {})
-        return found
-    return schema
 
 
 def _body(document: dict[str, Any], operation: dict[str, Any], status: str) -> dict[str, Any]:
@@ -140,7 +126,7 @@ def _add(operation: dict[str, Any], status: str, links: dict[str, dict[str, Any]
 
 def add_links(document: dict[str, Any]) -> dict[str, Any]:
     """Add the links described above to ``document`` (an OpenAPI document) in place."""
-    operations = list(_operations(document))
+    operations = list(all_operations(document))
     targets = [(path, operation) for path, _, operation in operations]
     created: set[tuple[bool, str]] = set()  # (in the portal, id parameter)
     posts = [(path, operation) for path, method, operation in operations if method == "post"]

@@ -28,6 +28,7 @@ from crm_api.core.errors import (
     field_error,
 )
 from crm_api.core.openapi_descriptions import owner_noun
+from crm_api.core.openapi_walk import operations, resolved
 
 _PORTAL = "/v1/portal/"
 
@@ -79,8 +80,7 @@ def _for_operation(
         return Conflict("The change conflicts with the record's current state.")
     if status == "422":
         content = operation.get("requestBody", {}).get("content", {})
-        ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
-        body = document["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {}) if ref else {}
+        body = resolved(document, content.get("application/json", {}).get("schema", {}))
         required = body.get("required", [])
         if required:
             loc = ["body", required[0]]
@@ -116,22 +116,19 @@ _PORTAL_DESCRIPTIONS = {
 
 def problem_examples(document: dict[str, Any]) -> dict[str, Any]:
     """Give each error response its example, and the portal's its own words (in place)."""
-    for path, item in document.get("paths", {}).items():
+    for path, _, operation in operations(document):
         portal = path.startswith(_PORTAL)
-        for operation in item.values():
-            if not isinstance(operation, dict):
+        for status, response in operation.get("responses", {}).items():
+            content = response.get("content", {}).get(PROBLEM_MEDIA_TYPE)
+            error = (
+                (_PORTAL_EXAMPLES if portal else {}).get(status)
+                or _for_operation(document, path, operation, status)
+                or _EXAMPLES.get(status)
+            )
+            if content is None or error is None:
                 continue
-            for status, response in operation.get("responses", {}).items():
-                content = response.get("content", {}).get(PROBLEM_MEDIA_TYPE)
-                error = (
-                    (_PORTAL_EXAMPLES if portal else {}).get(status)
-                    or _for_operation(document, path, operation, status)
-                    or _EXAMPLES.get(status)
-                )
-                if content is None or error is None:
-                    continue
-                if portal and status in _PORTAL_DESCRIPTIONS:
-                    response["description"] = _PORTAL_DESCRIPTIONS[status]
-                problem = error.to_problem(instance=path).model_dump(mode="json", exclude_none=True)
-                response["content"][PROBLEM_MEDIA_TYPE] = {**content, "example": problem}
+            if portal and status in _PORTAL_DESCRIPTIONS:
+                response["description"] = _PORTAL_DESCRIPTIONS[status]
+            problem = error.to_problem(instance=path).model_dump(mode="json", exclude_none=True)
+            response["content"][PROBLEM_MEDIA_TYPE] = {**content, "example": problem}
     return document
