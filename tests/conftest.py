@@ -11,9 +11,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
@@ -25,7 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 
 from crm_api.app import create_app
 from crm_api.core.config import Settings
-from crm_api.core.db import DirectPool, create_engine, create_sessionmaker, libpq_url
+from crm_api.core.db import (
+    create_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+    libpq_url,
+)
 from crm_api.core.embedded import drop_database, ensure_database, start_embedded_postgres
 from crm_api.core.migrations import upgrade_to_head
 from tests.factories import Workspace, new_workspace
@@ -94,23 +97,11 @@ async def engine(database_url: URL, settings: Settings) -> AsyncIterator[AsyncEn
     await engine.dispose()
 
 
-class TestConnection:
-    """Stands in for the app's DirectPool: the test's own connection, inside its transaction."""
-
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Any]:
-        raw = await self._connection.get_raw_connection()
-        yield raw.driver_connection
-
-
 def make_app(engine: AsyncEngine, settings: Settings) -> FastAPI:
     app = create_app(settings)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
-    app.state.direct_pool = DirectPool(engine.url, settings)
+    app.state.read_sessionmaker = create_read_sessionmaker(engine)
     return app
 
 
@@ -128,14 +119,13 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 
 def bind_to_test_connection(app: FastAPI, connection: AsyncConnection) -> None:
-    """The app's sessions, and its direct reads (core/direct.py), use the test's connection."""
-    app.state.sessionmaker = async_sessionmaker(
+    """The app's sessions, reads' included, use the test's connection (inside its transaction)."""
+    app.state.sessionmaker = app.state.read_sessionmaker = async_sessionmaker(
         bind=connection,
         expire_on_commit=False,
         autoflush=False,
         join_transaction_mode="create_savepoint",
     )
-    app.state.direct_pool = TestConnection(connection)
 
 
 @pytest_asyncio.fixture
@@ -156,15 +146,13 @@ async def other_workspace(app: FastAPI, client: AsyncClient) -> Workspace:
     return await new_workspace(app, "Globex")
 
 
-@pytest_asyncio.fixture
-async def committing_app(engine: AsyncEngine, settings: Settings) -> AsyncIterator[FastAPI]:
+@pytest.fixture
+def committing_app(engine: AsyncEngine, settings: Settings) -> FastAPI:
     """An app whose requests really commit, for tests of concurrent requests.
 
     Its data stays in the throw-away test database, in workspaces of its own.
     """
-    app = make_app(engine, settings)
-    yield app
-    await app.state.direct_pool.close()
+    return make_app(engine, settings)
 
 
 @pytest_asyncio.fixture

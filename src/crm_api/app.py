@@ -14,15 +14,12 @@ from fastapi_offline import FastAPIOffline
 
 from crm_api.api_keys.router import router as api_keys_router
 from crm_api.audit.router import router as audit_router
-from crm_api.companies import service as companies_service
 from crm_api.companies.router import router as companies_router
 from crm_api.consents.router import router as consents_router
-from crm_api.contacts import service as contacts_service
 from crm_api.contacts.router import router as contacts_router
 from crm_api.core.auth import SECURITY_SCHEME
 from crm_api.core.config import Settings, get_settings
-from crm_api.core.db import DirectPool, create_engine, create_sessionmaker
-from crm_api.core.direct import DirectReads
+from crm_api.core.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from crm_api.core.error_handlers import install_error_handlers
 from crm_api.core.errors import PROBLEM_MEDIA_TYPE
 from crm_api.core.idempotency import IdempotentReplay
@@ -34,9 +31,8 @@ from crm_api.core.openapi_inputs import describe_request_defaults
 from crm_api.core.openapi_links import add_links
 from crm_api.core.openapi_problems import problem_examples
 from crm_api.core.rate_limit import RateLimiter
-from crm_api.core.routing import required_scopes
+from crm_api.core.routing import index_routes, operation_id, required_scopes
 from crm_api.custom_fields.router import router as custom_fields_router
-from crm_api.deals import service as deals_service
 from crm_api.deals.router import router as deals_router
 from crm_api.events.router import router as events_router
 from crm_api.hygiene.router import router as hygiene_router
@@ -106,10 +102,6 @@ def _request_id_is_acceptable(value: str) -> bool:
     return 0 < len(value) <= 200 and value.isascii() and value.isprintable()
 
 
-def _operation_id(route: APIRoute) -> str:
-    return route.name
-
-
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -120,7 +112,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(settings.database_url, settings)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
-    app.state.direct_pool = direct_pool = DirectPool(settings.database_url, settings)
+    app.state.read_sessionmaker = create_read_sessionmaker(engine)
     # The OpenAPI document costs seconds of CPU to build (192 operations); built now, before the
     # service answers /readyz, its first reader is not the one who waits (or times out).
     app.openapi()
@@ -141,7 +133,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
-        await direct_pool.close()
         await engine.dispose()
 
 
@@ -182,7 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="An API-first CRM: contacts, companies and the whole customer relationship.",
         lifespan=_lifespan,
-        generate_unique_id_function=_operation_id,
+        generate_unique_id_function=operation_id,
         openapi_tags=TAGS,
         # Off unless asked for: FastAPI checks for OpenTelemetry providers on every request.
         telemetry={
@@ -202,8 +193,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         policy="portal-account",
     )
     app.state.sign_in_limits = SignInLimits(settings)
+    # Each router's operations join the app's own table as they are (their paths, tags and
+    # responses are complete): FastAPI's included-router layer re-checks every router's routes
+    # on each request. The index then tries only the routes a path can match.
     for router in ROUTERS:
-        app.include_router(router)
+        app.router.routes.extend(router.routes)
+    index_routes(app.router)
     install_error_handlers(app)
 
     async def on_replay(_: Any, exc: Exception) -> Any:
@@ -216,15 +211,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         larger={"/v1/imports": settings.max_import_bytes},
     )
-    if settings.direct_reads:  # inside the request id, metrics and access log, like any route
-        app.add_middleware(
-            DirectReads,
-            reads=(
-                contacts_service.DIRECT_READ,
-                companies_service.DIRECT_READ,
-                deals_service.DIRECT_READ,
-            ),
-        )
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(PortalCORSMiddleware)
     app.add_middleware(

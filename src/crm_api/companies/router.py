@@ -60,7 +60,7 @@ async def list_companies(
 async def get_company(
     company_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
 ) -> CompanyRead:
-    return _served(await service.get_company(session, principal, company_id), response)
+    return await service.read_company(session, principal, company_id)
 
 
 @router.patch(

@@ -88,7 +88,7 @@ class CompanyRead(ReadSchema):
 
     @classmethod
     def of(cls, company: Company | Mapping[str, Any]) -> "CompanyRead":
-        """From the model, or from a row of its columns (the direct read, core/direct.py)."""
+        """From the model, or from a row of its columns (repository.READ_COMPANY)."""
         value = field_reader(company)
         address = value("address")
         return cls(

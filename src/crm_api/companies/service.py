@@ -7,10 +7,9 @@ from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.archive import change_archived, ensure_archived, ensure_live, purge
-from crm_api.core.auth import Principal, Scope
+from crm_api.core.auth import Principal
 from crm_api.core.cascade import update_each
 from crm_api.core.concurrency import IfMatch
-from crm_api.core.direct import ReadById
 from crm_api.core.errors import Duplicate, NotFound
 from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range, record_conditions, search_condition
@@ -92,10 +91,16 @@ async def get_company(
     return company
 
 
-# GET /v1/companies/{id}, answered by core/direct.py with the same schema and 404.
-DIRECT_READ = ReadById(
-    "/v1/companies", Scope.companies_read, repository.READ_COMPANY, CompanyRead.of, "company"
-)
+async def read_company(
+    session: AsyncSession, principal: Principal, company_id: uuid.UUID
+) -> CompanyRead:
+    """GET /v1/companies/{id}: one prepared statement, no ORM object."""
+    row = await repository.READ_COMPANY.fetchrow(
+        session, workspace_id=principal.workspace_id, id=company_id
+    )
+    if row is None:
+        raise NotFound(f"No company {company_id}.")
+    return CompanyRead.of(dict(row))
 
 
 def company_ids_where(

@@ -10,10 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_api.companies.service import company_ids_where
 from crm_api.consents.service import consented_to
 from crm_api.core.archive import change_archived, ensure_live, purge
-from crm_api.core.auth import Principal, Scope
+from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.db import violated_constraint
-from crm_api.core.direct import ReadById
 from crm_api.core.errors import Conflict, NotFound
 from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range, record_conditions
@@ -114,16 +113,6 @@ async def get_contact(
     if contact is None:
         raise NotFound(f"No contact {contact_id}.")
     return contact
-
-
-# GET /v1/contacts/{id}, answered by core/direct.py with the same query, schema and 404.
-DIRECT_READ = ReadById(
-    "/v1/contacts",
-    Scope.contacts_read,
-    repository.READ_CONTACT,
-    ContactRead.model_validate,
-    "contact",
-)
 
 
 async def read_contact(

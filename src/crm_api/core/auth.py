@@ -176,10 +176,7 @@ KeyLoader = Callable[[uuid.UUID, uuid.UUID], Awaitable[StoredKey | None]]
 
 
 async def principal_from(authorization: str, app: Any, load: KeyLoader) -> Principal:
-    """The caller named by an ``Authorization`` header; ``load`` reads a key the cache lacks.
-
-    Shared by FastAPI's dependency and the direct reads (core/direct.py).
-    """
+    """The caller named by an ``Authorization`` header; ``load`` reads a key the cache lacks."""
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Send an API key as `Authorization: Bearer <key>`.", headers=_CHALLENGE)

@@ -23,12 +23,6 @@ class Settings(BaseSettings):
     # No overflow: a connection over the pool size is closed when it comes back, so under steady
     # load every request past the pool size would open a new one (measured: half the throughput).
     db_max_overflow: int = 0
-    db_direct_pool_size: int = Field(
-        default=5,
-        ge=1,
-        description="Connections for the direct reads (core/direct.py): each is held for one "
-        "round trip, so a few serve thousands of reads a second (5 measured as fast as 20).",
-    )
     db_connect_timeout_seconds: float = 5.0
     max_body_bytes: int = 1_048_576
     max_import_bytes: int = Field(
@@ -48,11 +42,6 @@ class Settings(BaseSettings):
         default=False,
         description="FastAPI's OpenTelemetry spans, metrics and logs, to the globally configured "
         "providers (Prometheus metrics are always on, at /metrics).",
-    )
-    direct_reads: bool = Field(
-        default=True,
-        description="Answer the hottest reads by id below FastAPI (core/direct.py); false sends "
-        "them through their FastAPI operations, which answer the same.",
     )
     api_key_cache_seconds: float = 5.0
     idempotency_ttl_hours: int = 24

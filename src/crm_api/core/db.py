@@ -1,11 +1,8 @@
 """Engine and session factory; database URLs in the forms SQLAlchemy and asyncpg each want."""
 
-import asyncio
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from typing import Any
 
-import asyncpg
 import orjson
 from sqlalchemy import URL, ClauseElement, make_url
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
@@ -64,65 +61,10 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-class DirectPool:
-    """asyncpg connections for the direct reads (core/direct.py), beside the ORM engine's pool.
-
-    SQLAlchemy's pool hands a connection out and takes it back through a greenlet, which on a
-    read by id costs more than the query. A direct read is one statement outside any transaction
-    and leaves nothing behind on the connection, so connections go back to this pool without
-    asyncpg's reset round trip. The pool opens on first use: no connection at start-up.
-    """
-
-    def __init__(self, url: str | URL, settings: Settings) -> None:
-        self._url = libpq_url(url)
-        self._size = settings.db_direct_pool_size
-        self._timeout = settings.db_connect_timeout_seconds
-        self._pool: asyncpg.Pool | None = None
-        self._opening = asyncio.Lock()
-        self._turns = asyncio.Semaphore(self._size)
-
-    async def _open(self) -> asyncpg.Pool:
-        async with self._opening:
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
-                    self._url,
-                    min_size=0,
-                    max_size=self._size,
-                    timeout=self._timeout,
-                    server_settings={"application_name": "crm-api", "jit": "off"},
-                    init=_orjson_codecs,
-                    reset=_nothing_to_reset,
-                )
-            return self._pool
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        pool = self._pool or await self._open()
-        # Waiting requests take turns here, first come first served: asyncpg's own queue lets a
-        # newcomer take a connection a woken waiter was about to get, which sends that waiter to
-        # the back (under load, a p95 of 5x the median, measured).
-        async with self._turns, pool.acquire() as connection:
-            yield connection
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
-
-
-async def _orjson_codecs(connection: asyncpg.Connection) -> None:
-    for type_name in ("json", "jsonb"):
-        await connection.set_type_codec(
-            type_name, encoder=_json_text, decoder=orjson.loads, schema="pg_catalog"
-        )
-
-
-def _json_text(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-async def _nothing_to_reset(_: asyncpg.Connection) -> None:
-    """Direct reads set no session state (asyncpg still rolls back an open transaction)."""
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for GET and HEAD: on the same pool, but each statement runs on its own, outside
+    a transaction, so a read costs no BEGIN and COMMIT round trips (nor their Python)."""
+    return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
 def violated_constraint(exc: IntegrityError) -> tuple[str | None, str | None]:
@@ -150,11 +92,7 @@ class PreparedQuery:
         connection = await session.connection()
         raw = await connection.get_raw_connection()
         assert raw.driver_connection is not None
-        return await self.fetchrow_on(raw.driver_connection, **params)
-
-    async def fetchrow_on(self, driver: Any, **params: Any) -> Mapping[str, Any] | None:
-        """On an asyncpg connection of the ``DirectPool`` (see core/direct.py)."""
-        row: Mapping[str, Any] | None = await driver.fetchrow(
+        row: Mapping[str, Any] | None = await raw.driver_connection.fetchrow(
             self.sql, *(params[name] for name in self.names)
         )
         return row

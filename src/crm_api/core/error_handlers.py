@@ -145,7 +145,7 @@ def _allowed_methods(request: Request) -> str:
 
 
 def _sqlstate(exc: BaseException) -> str:
-    """The SQLSTATE of an asyncpg error, raised through SQLAlchemy or directly (direct reads)."""
+    """The SQLSTATE of an asyncpg error, raised through SQLAlchemy or by asyncpg itself."""
     original = getattr(exc, "orig", None)
     cause = getattr(original, "__cause__", None)
     return str(

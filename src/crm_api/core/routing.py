@@ -8,7 +8,7 @@ whose If-None-Match names the response's ETag answers 304 without a body; a resp
 record with a ``version`` carries it as ETag.
 """
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import orjson
@@ -16,6 +16,12 @@ from fastapi import APIRouter, Depends, Request, Response, params
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+
+# The path a route matches against, as Starlette's own routing works it out (root_path aside).
+from starlette._utils import get_route_path
+from starlette.routing import BaseRoute, Match, Router
+from starlette.types import Receive, Send
+from starlette.types import Scope as AsgiScope
 
 from crm_api.core.auth import Scope
 from crm_api.core.concurrency import etag, not_modified
@@ -68,11 +74,17 @@ def _with_etag(response: Response) -> Response:
 
 
 def _unless_not_modified(request: Request, response: Response) -> Response:
-    """304 with the ETag and no body when If-None-Match names the record's current version."""
+    """304 and no body when If-None-Match names the record's current version, with the headers
+    the 200 would have had (ETag, RateLimit, ...) but those that describe the body."""
     tag = response.headers.get("etag")
     if tag is None or not not_modified(request.headers.get("if-none-match"), tag):
         return response
-    return Response(status_code=304, headers={"ETag": tag})
+    kept = {
+        name: value
+        for name, value in response.headers.items()
+        if name not in ("content-type", "content-length")
+    }
+    return Response(status_code=304, headers=kept)
 
 
 class CRMRoute(APIRoute):
@@ -120,9 +132,12 @@ class CRMRoute(APIRoute):
                     raise UnsupportedMediaType(
                         f"Send the body as application/json, not {content_type or 'no type'}."
                     )
+            state = request.app.state
+            reading = request.method in _READ_METHODS
+            sessions = state.read_sessionmaker if reading else state.sessionmaker
             # Requests take turns for the pool's connections first come, first served (see
             # create_app): SQLAlchemy's asyncio queue lets newcomers barge past woken waiters.
-            async with request.app.state.session_turns, request.app.state.sessionmaker() as session:
+            async with state.session_turns, sessions() as session:
                 request.state.session = session
                 response = await handle(request)
                 # Where the caller stands in its rate limit (errors: core.error_handlers).
@@ -131,7 +146,7 @@ class CRMRoute(APIRoute):
                     response.headers.update(quota.headers())
                 if self.versioned and response.status_code in (200, 201):
                     response = _with_etag(response)
-                if request.method in _READ_METHODS and response.status_code == 200:
+                if reading and response.status_code == 200:
                     response = _unless_not_modified(request, response)
                 claim = getattr(request.state, "idempotency", None)
                 if claim is not None and response.status_code < 400:
@@ -149,4 +164,97 @@ def crm_router(prefix: str, tag: str, route_class: type[CRMRoute] = CRMRoute) ->
         tags=[tag],
         route_class=route_class,
         responses=problem_responses(401, 403, 422, 429),
+        generate_unique_id_function=operation_id,
     )
+
+
+def operation_id(route: APIRoute) -> str:
+    """An operation's id in the OpenAPI document is its function's name: ``get_contact``."""
+    return route.name
+
+
+_HEAD_DEPTH = 2  # "/v1/contacts/..." -> ("v1", "contacts")
+
+
+def _static_head(route: BaseRoute) -> tuple[str, ...]:
+    """The leading path segments a route fixes (up to two): a request whose path starts
+    otherwise cannot match it."""
+    path = getattr(route, "path", None)
+    if not isinstance(path, str) or not path.startswith("/"):
+        return ()
+    head: list[str] = []
+    for segment in path.split("/")[1 : _HEAD_DEPTH + 1]:
+        if "{" in segment:
+            break
+        head.append(segment)
+    return tuple(head)
+
+
+def _request_head(path: str) -> tuple[str, ...]:
+    return tuple(path.split("/", _HEAD_DEPTH + 1)[1 : _HEAD_DEPTH + 1])
+
+
+class RouteIndex:
+    """Starlette's routing, but each request is matched only against the routes whose fixed
+    leading segments agree with its path, in their registered order.
+
+    Starlette tries every route in turn (~200 here) and FastAPI's included routers add their own
+    bookkeeping to each try; most of a read's routing time went there (docs/benchmarks.md). The
+    answer is the same: the first route that fully matches, else the first partial match (405),
+    else Starlette's own handling of what matched nothing (slash redirects, 404), which runs
+    the full scan as before.
+    """
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self.fallback = router.middleware_stack
+        self._built_for: Sequence[BaseRoute] | None = None
+        self._size = -1
+        self._by_head: dict[tuple[str, ...], list[BaseRoute]] = {}
+        self._loose: list[tuple[tuple[str, ...], BaseRoute]] = []
+
+    def _candidates(self, path: str) -> list[BaseRoute]:
+        routes = self.router.routes
+        if routes is not self._built_for or len(routes) != self._size:
+            self._build(routes)
+        head = _request_head(path)
+        found = self._by_head.get(head)
+        if found is None:  # no route fixes these two segments: only the looser ones can match
+            found = [route for prefix, route in self._loose if head[: len(prefix)] == prefix]
+        return found
+
+    def _build(self, routes: Sequence[BaseRoute]) -> None:
+        heads = [(_static_head(route), route) for route in routes]
+        self._loose = [(head, route) for head, route in heads if len(head) < _HEAD_DEPTH]
+        by_head: dict[tuple[str, ...], list[BaseRoute]] = {}
+        for head in {head for head, _ in heads if len(head) == _HEAD_DEPTH}:
+            by_head[head] = [route for prefix, route in heads if head[: len(prefix)] == prefix]
+        self._by_head, self._built_for, self._size = by_head, routes, len(routes)
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.fallback(scope, receive, send)
+            return
+        scope.setdefault("router", self.router)
+        partial: tuple[BaseRoute, AsgiScope] | None = None
+        for route in self._candidates(get_route_path(scope)):
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                scope["route"] = route
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
+                return
+            if match is Match.PARTIAL and partial is None:
+                partial = (route, child_scope)
+        if partial is not None:
+            route, child_scope = partial
+            scope["route"] = route
+            scope.update(child_scope)
+            await route.handle(scope, receive, send)
+            return
+        await self.fallback(scope, receive, send)
+
+
+def index_routes(router: Router) -> None:
+    """Route ``router``'s requests through a ``RouteIndex``."""
+    router.middleware_stack = RouteIndex(router)

@@ -285,7 +285,7 @@ CustomFieldValues = Annotated[
 
 def field_reader(record: object) -> Callable[[str], Any]:
     """Reads fields by name from a model instance, or from a row of its columns (a mapping, as
-    the direct reads of core/direct.py have it), so one ``of`` builds a response from either."""
+    a prepared read returns it), so one ``of`` builds a response from either."""
     if isinstance(record, Mapping):
         return record.__getitem__
     return partial(getattr, record)

@@ -13,7 +13,7 @@ from crm_api.models import Contact, Deal, DealContact, DealStageChange, Pipeline
 from .schemas import DealContactRead, DealListParams, StageHistoryParams
 
 # GET /v1/deals/{id} in one round trip: the deal's columns and its contacts as a JSON array, in
-# the order contacts_of gives them (the direct read, core/direct.py).
+# the order contacts_of gives them.
 _LINKS = (
     select(
         func.coalesce(

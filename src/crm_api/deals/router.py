@@ -67,7 +67,7 @@ async def list_deals(
 async def get_deal(
     deal_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
 ) -> DealRead:
-    return _served(await service.get_deal(session, principal, deal_id), response)
+    return await service.get_deal(session, principal, deal_id)
 
 
 @router.patch(

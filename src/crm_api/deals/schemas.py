@@ -97,7 +97,7 @@ class DealRead(ReadSchema):
 
     @classmethod
     def of(cls, deal: Deal | Mapping[str, Any], contacts: list[DealContactRead]) -> "DealRead":
-        """From the model, or from a row of its columns (the direct read, core/direct.py)."""
+        """From the model, or from a row of its columns (a prepared read, repository.READ_DEAL)."""
         value = field_reader(deal)
         return cls(
             id=value("id"),

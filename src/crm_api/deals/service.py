@@ -7,9 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_api.companies.service import company_ids_where
 from crm_api.contacts.service import promote_to_customer
 from crm_api.core.archive import change_archived, ensure_live, purge
-from crm_api.core.auth import Principal, Scope
+from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
-from crm_api.core.direct import ReadById
 from crm_api.core.errors import NotFound, invalid_field
 from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range
@@ -147,12 +146,14 @@ async def _deal(
     return deal
 
 
-# GET /v1/deals/{id}, answered by core/direct.py with the same schema and 404.
-DIRECT_READ = ReadById("/v1/deals", Scope.deals_read, repository.READ_DEAL, DealRead.of_row, "deal")
-
-
 async def get_deal(session: AsyncSession, principal: Principal, deal_id: uuid.UUID) -> DealRead:
-    return await read_deal(session, await _deal(session, principal, deal_id))
+    """GET /v1/deals/{id}: the deal and its contacts in one prepared statement."""
+    row = await repository.READ_DEAL.fetchrow(
+        session, workspace_id=principal.workspace_id, id=deal_id
+    )
+    if row is None:
+        raise NotFound(f"No deal {deal_id}.")
+    return DealRead.of_row(dict(row))
 
 
 async def update_deal(

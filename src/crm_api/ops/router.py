@@ -9,8 +9,9 @@ from pydantic import BaseModel
 
 from crm_api.core.db import libpq_url
 from crm_api.core.errors import ServiceUnavailable, problem_responses
+from crm_api.core.routing import operation_id
 
-router = APIRouter(tags=["Operations"])
+router = APIRouter(tags=["Operations"], generate_unique_id_function=operation_id)
 
 
 class Health(BaseModel):
