@@ -78,7 +78,6 @@ class Interaction(WorkspaceScoped, Timestamped, Versioned, Base):
     __table_args__ = (
         Index(
             "ix_interactions_search_text",
-            "workspace_id",
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
@@ -142,7 +141,6 @@ class Task(WorkspaceScoped, Timestamped, Versioned, Base):
     __table_args__ = (
         Index(
             "ix_tasks_search_text",
-            "workspace_id",
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},

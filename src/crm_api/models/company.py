@@ -35,7 +35,6 @@ class Company(WorkspaceScoped, Timestamped, Versioned, Base):
         Index("ix_companies_industry", "workspace_id", "industry", "created_at", "id"),
         Index(
             "ix_companies_search_text",
-            "workspace_id",
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},

@@ -87,7 +87,6 @@ class Contact(WorkspaceScoped, Timestamped, Versioned, Base):
         Index("ix_contacts_lead_score", "workspace_id", "lead_score", "id"),
         Index(
             "ix_contacts_search_text",
-            "workspace_id",
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},

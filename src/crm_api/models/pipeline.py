@@ -115,7 +115,6 @@ class Deal(WorkspaceScoped, Timestamped, Versioned, Base):
         ),
         Index(
             "ix_deals_name",
-            "workspace_id",
             "name",
             postgresql_using="gin",
             postgresql_ops={"name": "gin_trgm_ops"},

@@ -102,7 +102,6 @@ class Ticket(WorkspaceScoped, Timestamped, Versioned, Base):
     __table_args__ = (
         Index(
             "ix_tickets_search_text",
-            "workspace_id",
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
