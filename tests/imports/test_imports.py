@@ -8,10 +8,11 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import func, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_api.core.config import Settings
 from crm_api.imports import jobs
-from crm_api.imports.jobs import claim_next, run_job, run_next
+from crm_api.imports.jobs import ANALYZE_AFTER_ROWS, claim_next, run_job, run_next
 from crm_api.models import ImportJob
 from tests.factories import (
     Workspace,
@@ -721,3 +722,25 @@ async def test_links_read_back_guarded_cells_and_fail_only_their_row_on_bad_text
     assert failure[0]["msg"] == "must not contain NUL characters"
     found = await client.get("/v1/deals", params={"q": "before"}, headers=workspace.headers)
     assert [d["owner_id"] for d in found.json()["data"]] == [owner["id"]]
+
+
+async def test_a_large_import_leaves_the_planner_fresh_statistics(
+    client: AsyncClient,
+    app: FastAPI,
+    settings: Settings,
+    workspace: Workspace,
+    connection: AsyncConnection,
+) -> None:
+    """Past ANALYZE_AFTER_ROWS rows, the table is analyzed as the job ends: the first search
+    after a bulk load is planned for the table as it now is (autovacuum cannot have seen these
+    rows: they are not even committed)."""
+    rows = "".join(f"p{n}@example.com,Person{n}\n" for n in range(ANALYZE_AFTER_ROWS))
+    job = await imported(client, app, settings, workspace, "email,first_name\n" + rows)
+    assert job["created"] == ANALYZE_AFTER_ROWS
+    counted = await connection.scalar(text("SELECT count(*) FROM contacts"))
+    estimated = await connection.scalar(
+        text("SELECT reltuples::bigint FROM pg_class WHERE oid = 'contacts'::regclass")
+    )
+    assert estimated == counted >= ANALYZE_AFTER_ROWS
+    found = await client.get("/v1/contacts", params={"q": "person999"}, headers=workspace.headers)
+    assert [row["email"] for row in found.json()["data"]] == ["p999@example.com"]
