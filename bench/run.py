@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -163,6 +164,21 @@ async def _prepare(url: str, workspace_id: str, work: Path) -> dict[str, str]:
             "SELECT id FROM deals TABLESAMPLE SYSTEM (10) WHERE workspace_id = $1 LIMIT 20000",
             workspace_id,
         )
+        if not await connection.fetchval("SELECT EXISTS (SELECT FROM tickets)"):
+            # Tickets and orders to read by id, as the KPI benchmark seeds them.
+            from bench.kpis import _copy_orders, _copy_tickets
+
+            await _copy_orders(connection, uuid.UUID(workspace_id), 100_000)
+            await _copy_tickets(connection, uuid.UUID(workspace_id), 100_000)
+            await connection.execute("ANALYZE orders, order_lines, tickets")
+        tickets = await connection.fetch(
+            "SELECT id FROM tickets TABLESAMPLE SYSTEM (20) WHERE workspace_id = $1 LIMIT 20000",
+            workspace_id,
+        )
+        orders = await connection.fetch(
+            "SELECT id FROM orders TABLESAMPLE SYSTEM (20) WHERE workspace_id = $1 LIMIT 20000",
+            workspace_id,
+        )
         fresh = await connection.fetch(
             "SELECT id FROM contacts WHERE workspace_id = $1 AND version = 1 LIMIT 200000",
             workspace_id,
@@ -178,6 +194,8 @@ async def _prepare(url: str, workspace_id: str, work: Path) -> dict[str, str]:
     (work / "ids.txt").write_text("\n".join(str(row["id"]) for row in sample) + "\n")
     (work / "company_ids.txt").write_text("\n".join(str(row["id"]) for row in companies) + "\n")
     (work / "deal_ids.txt").write_text("\n".join(str(row["id"]) for row in deals) + "\n")
+    (work / "ticket_ids.txt").write_text("\n".join(str(row["id"]) for row in tickets) + "\n")
+    (work / "order_ids.txt").write_text("\n".join(str(row["id"]) for row in orders) + "\n")
     (work / "patch_ids.txt").write_text("\n".join(str(row["id"]) for row in fresh) + "\n")
     sort = Sort(field="created_at", column=SORTABLE["created_at"], descending=True)
     return {
@@ -191,6 +209,8 @@ def _scenarios(deep: dict[str, str], busy_contact: str, timeline_length: int) ->
         Scenario("get by id", "get_by_id.lua", "/v1/contacts/", "/v1/contacts/"),
         Scenario("get company by id", "get_by_id.lua", "/v1/companies/", ids="company_ids.txt"),
         Scenario("get deal by id", "get_by_id.lua", "/v1/deals/", ids="deal_ids.txt"),
+        Scenario("get ticket by id", "get_by_id.lua", "/v1/tickets/", ids="ticket_ids.txt"),
+        Scenario("get order by id", "get_by_id.lua", "/v1/orders/", ids="order_ids.txt"),
         Scenario(
             "list, first page", "get_path.lua", "/v1/contacts?limit=25", "/v1/contacts?limit=25"
         ),
@@ -206,14 +226,16 @@ def _scenarios(deep: dict[str, str], busy_contact: str, timeline_length: int) ->
             "get_path.lua",
             "/v1/contacts?lifecycle_stage=customer&company_industry=software",
         ),
-        Scenario("create", "create.lua"),
+        Scenario("create", "create.lua", floor_path="/v1/contacts"),
         Scenario("list deals, open stages", "get_path.lua", "/v1/deals?stage_kind=open"),
         Scenario(
             f"timeline, contact with {timeline_length:,} entries",
             "get_path.lua",
             f"/v1/contacts/{busy_contact}/timeline",
         ),
-        Scenario("patch with If-Match", "patch.lua", ids="patch_ids.txt"),
+        Scenario(
+            "patch with If-Match", "patch.lua", floor_path="/v1/contacts", ids="patch_ids.txt"
+        ),
     ]
 
 

@@ -151,7 +151,10 @@ class CRMRoute(APIRoute):
                 claim = getattr(request.state, "idempotency", None)
                 if claim is not None and response.status_code < 400:
                     await store_response(session, claim, response)
-                await session.commit()
+                # A read's statements took effect as they ran (no transaction); only ORM
+                # changes it left pending, if any, still need a flush.
+                if not reading or session.new or session.dirty or session.deleted:
+                    await session.commit()
             return response
 
         return unit_of_work
