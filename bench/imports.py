@@ -146,11 +146,14 @@ def write(path: Path, args: argparse.Namespace, results: list[tuple[str, dict[st
             f"{job['wall_seconds']:.1f} | {rows / job['wall_seconds']:,.0f} | "
             f"{job['first_search_seconds']:.3f} | {job['second_search_seconds']:.3f} |"
         )
-    best = max(job["rows_total"] / job["load_seconds"] for _, job in results)
+    create = next(
+        job["rows_total"] / job["load_seconds"] for name, job in results if name == "create"
+    )
     lines += [
         "",
-        f"The aim is 20,000 contacts per second; this run's best is {best:,.0f} "
-        f"({'met' if best >= 20_000 else 'not met'}).",
+        f"The aim is 10,000 contacts per second for the create import; this run's is "
+        f"{create:,.0f} ({'met' if create >= 10_000 else 'not met'}). The first search after "
+        "an import is to answer in under a second.",
         "",
         "## Where the time goes",
         "",

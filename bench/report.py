@@ -115,7 +115,8 @@ def write_report(
         "",
         f"Data: {args.contacts:,} contacts, {args.companies:,} companies, "
         f"{getattr(args, 'deals', 0):,} deals and {getattr(args, 'interactions', 0):,} "
-        "interactions (half of them one contact's) in one workspace, seeded with COPY. "
+        "interactions (half of them one contact's), 100,000 tickets and 100,000 orders in one "
+        "workspace, seeded with COPY. "
         "Each scenario: "
         f"{args.warmup} s warm-up, then {getattr(args, 'rounds', 1)} rounds of {args.seconds} s "
         f"with {args.connections} connections and {args.threads} wrk threads; the targets take "

@@ -154,3 +154,24 @@ async def test_orders_filter_and_page(client: AsyncClient, workspace: Workspace)
         headers=headers,
     )
     assert [o["total"]["amount"] for o in rest.json()["data"]] == ["100.00"]
+
+
+async def test_an_order_reads_back_as_it_was_created_lines_in_their_places(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    """GET reads an order and its lines in one statement; it answers what the write did."""
+    cheap = await make_product(client, workspace, price={"amount": "0.10", "currency": "KWD"})
+    dear = await make_product(client, workspace, price={"amount": "1234.56", "currency": "KWD"})
+    order = await make_order(
+        client,
+        workspace,
+        lines=[
+            {"product_id": dear["id"], "quantity": 3},
+            {"product_id": cheap["id"], "quantity": 7},
+            {"product_id": dear["id"], "quantity": 1},
+        ],
+    )
+    read = await client.get(f"/v1/orders/{order['id']}", headers=workspace.headers)
+    assert read.status_code == 200
+    assert read.json() == order
+    assert [line["quantity"] for line in order["lines"]] == [3, 7, 1]

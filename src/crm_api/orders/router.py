@@ -54,8 +54,7 @@ async def list_orders(
 async def get_order(
     order_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
 ) -> OrderRead:
-    order = await service.get_order(session, principal, order_id)
-    return _served(await service.read_order(session, order), response)
+    return await service.read_order_by_id(session, principal, order_id)
 
 
 @router.patch(

@@ -1,6 +1,6 @@
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -10,17 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_api.contacts import service as contacts_service
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
-from crm_api.core.errors import Conflict, ValidationFailed, field_error
+from crm_api.core.errors import Conflict, NotFound, ValidationFailed, field_error
 from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range
 from crm_api.core.ids import new_id
 from crm_api.core.pagination import page_of, paginate, parse_sort
 from crm_api.core.records import apply_changes, get_owned, sent_values, touch
-from crm_api.core.schemas import Money, in_minor_units, minor_units
+from crm_api.core.schemas import Money, field_reader, in_minor_units, minor_units
 from crm_api.models import Order, OrderLine, Product
 from crm_api.models.base import utcnow
 from crm_api.rfm.service import mark_stale
 
+from . import repository
 from .schemas import OrderCreate, OrderLineRead, OrderListParams, OrderRead, OrderUpdate
 
 SORTABLE = {"placed_at": Order.placed_at, "created_at": Order.created_at, "total": Order.total}
@@ -56,21 +57,44 @@ async def _lines_of(
     return lines
 
 
-def _read(order: Order, lines: list[OrderLineRead]) -> OrderRead:
+def _read(order: Order | Mapping[str, Any], lines: list[OrderLineRead]) -> OrderRead:
+    """From the model, or from a row of its columns (repository.READ_ORDER)."""
+    value = field_reader(order)
     return OrderRead(
-        id=order.id,
-        contact_id=order.contact_id,
-        company_id=order.company_id,
-        status=order.status,
-        total=Money(amount=order.total, currency=order.currency),
+        id=value("id"),
+        contact_id=value("contact_id"),
+        company_id=value("company_id"),
+        status=value("status"),
+        total=Money(amount=value("total"), currency=value("currency")),
         lines=lines,
-        placed_at=order.placed_at,
-        status_changed_at=order.status_changed_at,
-        note=order.note,
-        created_at=order.created_at,
-        updated_at=order.updated_at,
-        version=order.version,
+        placed_at=value("placed_at"),
+        status_changed_at=value("status_changed_at"),
+        note=value("note"),
+        created_at=value("created_at"),
+        updated_at=value("updated_at"),
+        version=value("version"),
     )
+
+
+async def read_order_by_id(
+    session: AsyncSession, principal: Principal, order_id: uuid.UUID
+) -> OrderRead:
+    """GET /v1/orders/{id}: the order and its lines in one prepared statement."""
+    row = await repository.READ_ORDER.fetchrow(
+        session, workspace_id=principal.workspace_id, id=order_id
+    )
+    if row is None:
+        raise NotFound(f"No order {order_id}.")
+    lines = [
+        OrderLineRead(
+            product_id=line["product_id"],
+            quantity=line["quantity"],
+            unit_price=Decimal(line["unit_price"]),
+            line_total=Decimal(line["unit_price"]) * line["quantity"],
+        )
+        for line in row["lines"]
+    ]
+    return _read(dict(row), lines)
 
 
 async def read_order(session: AsyncSession, order: Order) -> OrderRead:
