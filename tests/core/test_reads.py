@@ -7,8 +7,13 @@ import re
 import uuid
 
 import pytest
-from httpx import AsyncClient
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_api.core.routing import crm_router
+from crm_api.core.session import SessionDep
 from tests.contract import PATHS
 from tests.factories import Workspace, make_api_key
 from tests.problems import assert_problem
@@ -80,3 +85,31 @@ async def test_a_read_by_id_answers_alike_wherever_it_is(
     if needed:  # else the scope depends on the record (an import's, on its resource)
         assert problem["missing_scope"] in needed
     _standing(refused.headers)
+
+
+async def test_a_read_runs_outside_a_transaction_and_a_write_inside_one(
+    committing_app: FastAPI,
+) -> None:
+    """GET and HEAD sessions run each statement on its own (no BEGIN/COMMIT round trips);
+    every other method keeps one transaction for the whole request."""
+    router = crm_router("/transactions", "Tests")
+    statement = text("SELECT pg_current_xact_id()::text")
+
+    async def transaction_ids(session: AsyncSession) -> list[str]:
+        return [str(await session.scalar(statement)) for _ in range(2)]
+
+    @router.get("")
+    async def read(session: SessionDep) -> list[str]:
+        return await transaction_ids(session)
+
+    @router.patch("")
+    async def write(session: SessionDep) -> list[str]:
+        return await transaction_ids(session)
+
+    committing_app.include_router(router)
+    transport = ASGITransport(app=committing_app)
+    async with AsyncClient(transport=transport, base_url="http://t") as client:
+        first, second = (await client.get("/transactions")).json()
+        assert first != second
+        first, second = (await client.patch("/transactions", json={})).json()
+        assert first == second
