@@ -140,10 +140,11 @@ async def run_job(
     finally:
         with contextlib.suppress(Exception):
             await upcoming  # a thread cannot be cancelled; let it end
-    finished = await _finish(sessionmaker, job, "succeeded", None)
-    if finished.rows_done >= ANALYZE_AFTER_ROWS:
+    if job.rows_done >= ANALYZE_AFTER_ROWS:
+        # Before the job says it succeeded: a client that searches as soon as it sees that
+        # must get a plan made for the table as it now is (seen: minutes, with stale ones).
         await _analyze(sessionmaker, resource)
-    return finished
+    return await _finish(sessionmaker, job, "succeeded", None)
 
 
 # An import this large changes the table enough for the planner's statistics to mislead it until
