@@ -76,15 +76,16 @@ def _points(rule: LeadScoringRule, now: Any) -> ColumnElement[Any]:
 
 async def rescore(
     session: AsyncSession, workspace_id: uuid.UUID, contact_ids: Sequence[uuid.UUID] | None = None
-) -> None:
-    """Recompute the scores of these contacts (all of the workspace's when None), in one UPDATE."""
+) -> bool:
+    """Recompute the scores of these contacts (all of the workspace's when None), in one UPDATE;
+    whether any score could have moved (False: no rules, nothing ran)."""
     rules = (
         await session.scalars(
             select(LeadScoringRule).where(LeadScoringRule.workspace_id == workspace_id)
         )
     ).all()
     if not rules and contact_ids is not None:
-        return  # nothing scores, and every contact already has 0
+        return False  # nothing scores, and every contact already has 0
     now = literal(utcnow())
     score: ColumnElement[Any] = literal(0)
     for rule in rules:
@@ -103,12 +104,13 @@ async def rescore(
             synchronize_session=False
         )
     )
+    return True
 
 
 async def rescore_contact(session: AsyncSession, contact: Contact) -> None:
     """After a change to the contact (or its activity): its score, also on the loaded object."""
-    await rescore(session, contact.workspace_id, [contact.id])
-    await session.refresh(contact, ["lead_score", "version"])
+    if await rescore(session, contact.workspace_id, [contact.id]):
+        await session.refresh(contact, ["lead_score", "version"])
 
 
 async def rescore_all(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
