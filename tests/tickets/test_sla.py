@@ -370,3 +370,31 @@ async def test_another_workspaces_policy_cannot_be_used(
         headers=workspace.headers,
     )
     assert_problem(refused, 422, field="sla_policy_id")
+
+
+async def test_a_ticket_read_by_id_shows_what_its_write_answered_sla_included(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    """GET reads a ticket and its policy's calendar in one statement, without ORM objects; at
+    the same instant it answers what the write did, running and paused clocks alike."""
+    policy = await make_sla_policy(
+        client, workspace, targets=ALL_PRIORITIES, business_hours=BERLIN_OFFICE
+    )
+    with clock("2026-03-27T15:30:00+00:00"):
+        running = await make_ticket(client, workspace, sla_policy_id=policy["id"])
+        plain = await make_ticket(client, workspace)
+        read = await client.get(f"/v1/tickets/{running['id']}", headers=workspace.headers)
+        assert read.json() == running
+        assert read.json()["sla"]["first_response"]["state"] == "running"
+        read = await client.get(f"/v1/tickets/{plain['id']}", headers=workspace.headers)
+        assert read.json() == plain
+    with clock("2026-03-30T08:00:00+00:00"):
+        paused = await client.patch(
+            f"/v1/tickets/{running['id']}",
+            json={"status": "pending"},
+            headers={**workspace.headers, "If-Match": f'"{running["version"]}"'},
+        )
+        assert paused.status_code == 200, paused.text
+        read = await client.get(f"/v1/tickets/{running['id']}", headers=workspace.headers)
+    assert read.json() == paused.json()
+    assert read.json()["sla"]["resolution"]["state"] == "paused"

@@ -2,9 +2,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_api.core.db import PreparedQuery
 from crm_api.core.pagination import Sort, paginate
 from crm_api.models import Member, SlaPolicy, Ticket, TicketMessage, TicketStatusChange
 
@@ -16,6 +17,21 @@ SORTABLE = {
     "sla_due_at": Ticket.sla_due_at,
 }
 OPEN_STATUSES = ("new", "open", "pending", "on_hold")
+# GET /v1/tickets/{id} in one round trip, without ORM objects: the ticket's columns (its
+# search text aside) and what its SLA view needs of its policy.
+READ_TICKET = PreparedQuery(
+    select(
+        *(column for column in Ticket.__table__.c if column.name != "search_text"),
+        SlaPolicy.version.label("policy_version"),
+        SlaPolicy.business_hours.label("policy_business_hours"),
+    )
+    .select_from(Ticket)
+    .outerjoin(
+        SlaPolicy,
+        and_(SlaPolicy.workspace_id == Ticket.workspace_id, SlaPolicy.id == Ticket.sla_policy_id),
+    )
+    .where(Ticket.workspace_id == bindparam("workspace_id"), Ticket.id == bindparam("id"))
+)
 MESSAGE_SORTABLE = {"created_at": TicketMessage.created_at}
 
 

@@ -63,7 +63,7 @@ async def list_tickets(
 async def get_ticket(
     ticket_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
 ) -> TicketRead:
-    return _served(await service.get_ticket(session, principal, ticket_id), response)
+    return await service.read_ticket(session, principal, ticket_id)
 
 
 @router.patch(

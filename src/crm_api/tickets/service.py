@@ -1,6 +1,7 @@
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_
@@ -159,6 +160,27 @@ async def get_ticket(
     if ticket is None:
         raise NotFound(f"No ticket {ticket_id}.")
     return ticket
+
+
+async def read_ticket(
+    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID
+) -> TicketRead:
+    """GET /v1/tickets/{id}: one prepared statement, no ORM objects."""
+    row = await repository.READ_TICKET.fetchrow(
+        session, workspace_id=principal.workspace_id, id=ticket_id
+    )
+    if row is None:
+        raise NotFound(f"No ticket {ticket_id}.")
+    columns = dict(row)
+    version, business_hours = columns.pop("policy_version"), columns.pop("policy_business_hours")
+    policy = None
+    if columns["sla_policy_id"] is not None and version is not None:
+        policy = SimpleNamespace(
+            id=columns["sla_policy_id"], version=version, business_hours=business_hours
+        )
+    ticket = SimpleNamespace(**columns, sla_policy=policy)
+    fields = {name: columns[name] for name in TicketRead.model_fields if name != "sla"}
+    return TicketRead.model_validate({**fields, "sla": sla.view(ticket, utcnow())})
 
 
 async def list_tickets(

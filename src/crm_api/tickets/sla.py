@@ -14,6 +14,7 @@ state and elapsed time for reading. The arithmetic itself is in ``business_time`
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
 from typing import Any, Literal
 
 from crm_api.models import SlaPolicy, Ticket
@@ -37,7 +38,7 @@ class Clock:
     breached_at: datetime | None  # due_at, when it passed before the clock stopped
 
 
-def policy_calendar(policy: SlaPolicy) -> BusinessCalendar | None:
+def policy_calendar(policy: SlaPolicy | SimpleNamespace) -> BusinessCalendar | None:
     """The policy's calendar, parsed once per loaded policy (a page of tickets shares it)."""
     cached: tuple[int, BusinessCalendar | None] | None = policy.__dict__.get("_calendar")
     if cached is None or cached[0] != policy.version:
@@ -153,8 +154,9 @@ def store(ticket: Ticket, clocks: Sequence[Clock]) -> list[Clock]:
     return newly_breached
 
 
-def view(ticket: Ticket, now: datetime) -> dict[str, Any] | None:
-    """The SLA block of a ticket as read at ``now``, from what ``store`` kept."""
+def view(ticket: Ticket | SimpleNamespace, now: datetime) -> dict[str, Any] | None:
+    """The SLA block of a ticket as read at ``now``, from what ``store`` kept (a ticket, or a
+    row of its columns with ``sla_policy`` as its policy's id, version and business hours)."""
     policy = ticket.sla_policy
     if policy is None:
         return None
