@@ -3,14 +3,15 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, false, func, select
+from sqlalchemy import ColumnElement, Row, Select, delete, false, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.companies.service import company_ids_where
 from crm_api.consents.service import consented_to
-from crm_api.core.archive import change_archived, ensure_live, purge
+from crm_api.core.archive import change_archived, ensure_archived, ensure_live, purge
 from crm_api.core.auth import Principal
+from crm_api.core.cascade import update_each
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.db import violated_constraint
 from crm_api.core.errors import Conflict, NotFound
@@ -21,7 +22,7 @@ from crm_api.core.phones import normalized
 from crm_api.core.records import apply_changes, sent_values, touch, unique_guard
 from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.lead_scoring.service import rescore_contact
-from crm_api.models import Contact, ContactRfm, ErasedEmail, LifecycleChange
+from crm_api.models import Contact, ContactRfm, Deal, DealContact, ErasedEmail, LifecycleChange
 from crm_api.privacy.erased import email_hash
 
 from . import repository
@@ -312,6 +313,9 @@ async def purge_contact(
     session: AsyncSession, principal: Principal, contact_id: uuid.UUID, if_match: IfMatch
 ) -> None:
     contact = await get_contact(session, principal, contact_id, for_update=True)
+    if_match.check(contact.version)
+    ensure_archived(contact)
+    await leave_deals(session, principal, contact.id)
     await purge(
         session,
         principal,
@@ -320,6 +324,45 @@ async def purge_contact(
         resource="contact",
         snapshot=ContactRead.model_validate,
     )
+
+
+def deals_of(workspace_id: uuid.UUID, contact_id: uuid.UUID) -> Select[uuid.UUID]:
+    return select(DealContact.deal_id).where(
+        DealContact.workspace_id == workspace_id, DealContact.contact_id == contact_id
+    )
+
+
+async def leave_deals(
+    session: AsyncSession, principal: Principal, contact_id: uuid.UUID, to: uuid.UUID | None = None
+) -> int:
+    """The contact leaves every deal it is on, for the contact ``to`` if given (who keeps their
+    own link where they already had one). Each deal gets a new version and a `deal.updated`
+    event, as any change to what its read shows. Returns how many links went to ``to``."""
+    workspace_id, moved = principal.workspace_id, 0
+
+    async def relink(deal: Deal) -> None:
+        nonlocal moved
+        link = (DealContact.workspace_id == workspace_id, DealContact.deal_id == deal.id)
+        taken = to is not None and await session.scalar(
+            select(DealContact.contact_id).where(*link, DealContact.contact_id == to)
+        )
+        if to is None or taken:
+            await session.execute(
+                delete(DealContact).where(*link, DealContact.contact_id == contact_id)
+            )
+        else:
+            await session.execute(
+                update(DealContact)
+                .where(*link, DealContact.contact_id == contact_id)
+                .values(contact_id=to)
+                .execution_options(synchronize_session=False)
+            )
+            moved += 1
+
+    await update_each(
+        session, principal, "deal", Deal, Deal.id.in_(deals_of(workspace_id, contact_id)), relink
+    )
+    return moved
 
 
 async def lifecycle_history(

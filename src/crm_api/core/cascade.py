@@ -2,7 +2,8 @@
 field's values), made record by record so that each gets its new version and its own
 `<resource>.updated` event, like any other change."""
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -47,10 +48,11 @@ async def update_each(
     resource: str,
     model: Any,
     where: ColumnElement[bool],
-    change: Callable[[Any], None],
+    change: Callable[[Any], Awaitable[None] | None],
 ) -> int:
-    """Lock the workspace's records of ``model`` matching ``where`` and apply ``change`` to each,
-    with a new version and an update event. Returns how many changed."""
+    """Lock the workspace's records of ``model`` matching ``where`` and apply ``change`` to each
+    (which may also change rows that the record's read shows, a deal's contact links), with a
+    new version and an update event. Returns how many changed."""
     records = (
         await session.scalars(
             select(model)
@@ -61,7 +63,9 @@ async def update_each(
     ).all()
     for record in records:
         before = (await _read(session, resource, record)).model_dump(mode="json")
-        change(record)
+        changed = change(record)
+        if inspect.isawaitable(changed):
+            await changed
         touch(record)
         await session.flush()
         after = await _read(session, resource, record)

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.contacts.schemas import ContactRead
-from crm_api.contacts.service import change_contact, get_contact
+from crm_api.contacts.service import change_contact, get_contact, leave_deals
 from crm_api.core.archive import ensure_live
 from crm_api.core.auth import Principal
 from crm_api.core.errors import invalid_field
@@ -30,7 +30,6 @@ from crm_api.models import (
     ContactConsent,
     ContactMerge,
     ContactRfm,
-    DealContact,
     Interaction,
     LifecycleChange,
     Order,
@@ -149,10 +148,15 @@ async def merge_contacts(
     ws, moved = principal.workspace_id, {}
 
     async def move(name: str, model: Any, column: Any) -> None:
+        values: dict[str, Any] = {column.key: target.id}
+        if hasattr(model, "version"):  # what its read shows changed: so does its ETag
+            values.update(version=model.version + 1)
+        if hasattr(model, "updated_at"):
+            values.update(updated_at=utcnow())
         result = await session.execute(
             update(model)
             .where(model.workspace_id == ws, column == source.id)
-            .values({column.key: target.id})
+            .values(values)
             .execution_options(synchronize_session=False)
         )
         moved[name] = int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -164,17 +168,8 @@ async def merge_contacts(
     await move("survey_responses", SurveyResponse, SurveyResponse.contact_id)
     await move("consents", ContactConsent, ContactConsent.contact_id)
     await move("lifecycle_changes", LifecycleChange, LifecycleChange.contact_id)
-    shared = select(DealContact.deal_id).where(
-        DealContact.workspace_id == ws, DealContact.contact_id == target.id
-    )
-    await session.execute(
-        delete(DealContact).where(
-            DealContact.workspace_id == ws,
-            DealContact.contact_id == source.id,
-            DealContact.deal_id.in_(shared),
-        )
-    )
-    await move("deal_links", DealContact, DealContact.contact_id)
+    # Each deal the source was on shows the target instead: a new version and an update event.
+    moved["deal_links"] = await leave_deals(session, principal, source.id, to=target.id)
     has_account = await session.scalar(
         select(PortalUser.id).where(
             PortalUser.workspace_id == ws, PortalUser.contact_id == target.id
