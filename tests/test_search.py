@@ -56,3 +56,18 @@ async def test_q_finds_tickets_interactions_tasks_and_orders_by_their_words(
         assert await _found(client, workspace, path, "%") == [], path
         # Another workspace's search sees none of these records.
         assert await _found(client, other_workspace, path, by_first) == [], path
+
+
+async def test_q_finds_what_it_names_whatever_the_case_and_wildcards_match_themselves(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    """The search text is lower-cased as the stored text was, by PostgreSQL: 'İ' (which
+    Python lower-cases to 'i' plus a combining dot) finds 'İstanbul'."""
+    city = await make_contact(client, workspace, first_name="İstanbul", last_name="Office")
+    marked = await make_contact(client, workspace, first_name="100%_sure", last_name="Person")
+    await make_contact(client, workspace, first_name="100x", last_name="Other")
+    for q in ("İstanbul", "istanbul", "İSTANBUL"):
+        assert await _found(client, workspace, "/v1/contacts", q) == [city["id"]], q
+    assert await _found(client, workspace, "/v1/contacts", "100%_") == [marked["id"]]
+    assert await _found(client, workspace, "/v1/contacts", "0%") == [marked["id"]]
+    assert await _found(client, workspace, "/v1/contacts", "_sure/") == []

@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import Field
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, func, literal
 from sqlalchemy.orm import InstrumentedAttribute
 
 from crm_api.core.pagination import ListParams
@@ -26,8 +26,14 @@ def in_range(
 
 
 def search_condition(column: InstrumentedAttribute[str], q: str) -> ColumnElement[bool]:
-    """Substring match on a lower-cased column, served by its trigram index."""
-    return column.contains(q.lower(), autoescape=True)
+    """Substring match on a column PostgreSQL lower-cased, served by its trigram index.
+
+    The search text is lower-cased by PostgreSQL too, as the column was: Python's lower() is
+    not PostgreSQL's ('İ' is 'i̇' in one and 'i' in the other), and a search must find what
+    it names. LIKE's wildcards in it match themselves."""
+    escaped = q.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    pattern = literal("%").concat(func.lower(escaped)).concat("%")
+    return column.like(pattern, escape="/")
 
 
 class RecordListParams(ListParams):
