@@ -14,7 +14,14 @@ from crm_api.core.errors import Duplicate, NotFound
 from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range, record_conditions, search_condition
 from crm_api.core.pagination import page_of, parse_sort
-from crm_api.core.records import apply_changes, sent_values, split_money, touch, unique_guard
+from crm_api.core.records import (
+    apply_changes,
+    read_owned,
+    sent_values,
+    split_money,
+    touch,
+    unique_guard,
+)
 from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.lead_scoring.service import rescore_company_contacts
 from crm_api.models import Company, Contact, Deal, Interaction, Task, Ticket
@@ -95,12 +102,8 @@ async def read_company(
     session: AsyncSession, principal: Principal, company_id: uuid.UUID
 ) -> CompanyRead:
     """GET /v1/companies/{id}: one prepared statement, no ORM object."""
-    row = await repository.READ_COMPANY.fetchrow(
-        session, workspace_id=principal.workspace_id, id=company_id
-    )
-    if row is None:
-        raise NotFound(f"No company {company_id}.")
-    return CompanyRead.of(dict(row))
+    row = await read_owned(session, repository.READ_COMPANY, principal, company_id, "company")
+    return CompanyRead.of(row)
 
 
 def company_ids_where(

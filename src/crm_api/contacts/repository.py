@@ -1,5 +1,5 @@
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -50,13 +50,6 @@ async def get_contact(
     if for_update:
         statement = statement.with_for_update()
     return await session.scalar(statement)
-
-
-async def read_contact(
-    session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID
-) -> Mapping[str, Any] | None:
-    """The contact's row, for reading only (no ORM object: the GET path is the hottest one)."""
-    return await READ_CONTACT.fetchrow(session, workspace_id=workspace_id, id=contact_id)
 
 
 def ids_named(workspace_id: uuid.UUID, q: str) -> Select[uuid.UUID]:

@@ -19,7 +19,7 @@ from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range, record_conditions
 from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.phones import normalized
-from crm_api.core.records import apply_changes, sent_values, touch, unique_guard
+from crm_api.core.records import apply_changes, read_owned, sent_values, touch, unique_guard
 from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.lead_scoring.service import rescore_contact
 from crm_api.models import Contact, ContactRfm, Deal, DealContact, ErasedEmail, LifecycleChange
@@ -119,10 +119,9 @@ async def get_contact(
 async def read_contact(
     session: AsyncSession, principal: Principal, contact_id: uuid.UUID
 ) -> ContactRead:
-    row = await repository.read_contact(session, principal.workspace_id, contact_id)
-    if row is None:
-        raise NotFound(f"No contact {contact_id}.")
-    return ContactRead.model_validate(dict(row))
+    """GET /v1/contacts/{id}: one prepared statement, no ORM object."""
+    row = await read_owned(session, repository.READ_CONTACT, principal, contact_id, "contact")
+    return ContactRead.model_validate(row)
 
 
 async def change_contact(

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
-from crm_api.core.db import violated_constraint
+from crm_api.core.db import PreparedQuery, violated_constraint
 from crm_api.core.errors import Duplicate, NotFound, field_error
 from crm_api.models.base import utcnow
 
@@ -77,6 +77,21 @@ async def get_owned(
     if record is None:
         raise NotFound(f"No {label} {record_id}.")
     return record
+
+
+async def read_owned(
+    session: AsyncSession,
+    query: PreparedQuery,
+    principal: Principal,
+    record_id: uuid.UUID,
+    label: str,
+) -> dict[str, Any]:
+    """As ``get_owned``, for a prepared read of one row by ``workspace_id`` and ``id``: the
+    row's columns, or the same 404."""
+    row = await query.fetchrow(session, workspace_id=principal.workspace_id, id=record_id)
+    if row is None:
+        raise NotFound(f"No {label} {record_id}.")
+    return dict(row)
 
 
 def touch(record: Any) -> None:

@@ -14,7 +14,7 @@ from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range
 from crm_api.core.ids import new_id
 from crm_api.core.pagination import page_of, parse_sort
-from crm_api.core.records import apply_changes, sent_values, split_money, touch
+from crm_api.core.records import apply_changes, read_owned, sent_values, split_money, touch
 from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.models import Contact, Deal, DealContact, DealStageChange, PipelineStage
 from crm_api.models.base import utcnow
@@ -148,12 +148,8 @@ async def _deal(
 
 async def get_deal(session: AsyncSession, principal: Principal, deal_id: uuid.UUID) -> DealRead:
     """GET /v1/deals/{id}: the deal and its contacts in one prepared statement."""
-    row = await repository.READ_DEAL.fetchrow(
-        session, workspace_id=principal.workspace_id, id=deal_id
-    )
-    if row is None:
-        raise NotFound(f"No deal {deal_id}.")
-    return DealRead.of_row(dict(row))
+    row = await read_owned(session, repository.READ_DEAL, principal, deal_id, "deal")
+    return DealRead.of_row(row)
 
 
 async def update_deal(

@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_api.contacts import service as contacts_service
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
-from crm_api.core.errors import Conflict, NotFound, ValidationFailed, field_error
+from crm_api.core.errors import Conflict, ValidationFailed, field_error
 from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range
 from crm_api.core.ids import new_id
 from crm_api.core.pagination import page_of, paginate, parse_sort
-from crm_api.core.records import apply_changes, get_owned, sent_values, touch
+from crm_api.core.records import apply_changes, get_owned, read_owned, sent_values, touch
 from crm_api.core.schemas import Money, field_reader, in_minor_units, minor_units
 from crm_api.models import Order, OrderLine, Product
 from crm_api.models.base import utcnow
@@ -80,11 +80,7 @@ async def read_order_by_id(
     session: AsyncSession, principal: Principal, order_id: uuid.UUID
 ) -> OrderRead:
     """GET /v1/orders/{id}: the order and its lines in one prepared statement."""
-    row = await repository.READ_ORDER.fetchrow(
-        session, workspace_id=principal.workspace_id, id=order_id
-    )
-    if row is None:
-        raise NotFound(f"No order {order_id}.")
+    row = await read_owned(session, repository.READ_ORDER, principal, order_id, "order")
     lines = [
         OrderLineRead(
             product_id=line["product_id"],
@@ -94,7 +90,7 @@ async def read_order_by_id(
         )
         for line in row["lines"]
     ]
-    return _read(dict(row), lines)
+    return _read(row, lines)
 
 
 async def read_order(session: AsyncSession, order: Order) -> OrderRead:

@@ -16,7 +16,7 @@ from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range, search_condition
 from crm_api.core.ids import new_id
 from crm_api.core.pagination import page_of, parse_sort
-from crm_api.core.records import apply_changes, sent_values, touch
+from crm_api.core.records import apply_changes, read_owned, sent_values, touch
 from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.interactions.sentiment import sentiment_of
 from crm_api.members import service as members_service
@@ -166,12 +166,7 @@ async def read_ticket(
     session: AsyncSession, principal: Principal, ticket_id: uuid.UUID
 ) -> TicketRead:
     """GET /v1/tickets/{id}: one prepared statement, no ORM objects."""
-    row = await repository.READ_TICKET.fetchrow(
-        session, workspace_id=principal.workspace_id, id=ticket_id
-    )
-    if row is None:
-        raise NotFound(f"No ticket {ticket_id}.")
-    columns = dict(row)
+    columns = await read_owned(session, repository.READ_TICKET, principal, ticket_id, "ticket")
     version, business_hours = columns.pop("policy_version"), columns.pop("policy_business_hours")
     policy = None
     if columns["sla_policy_id"] is not None and version is not None:
