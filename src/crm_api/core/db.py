@@ -1,10 +1,19 @@
 """Engine and session factory; database URLs in the forms SQLAlchemy and asyncpg each want."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import URL, ClauseElement, make_url
+from sqlalchemy import (
+    URL,
+    ClauseElement,
+    Label,
+    func,
+    literal_column,
+    make_url,
+    select,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -103,3 +112,31 @@ class PreparedQuery:
             self.sql, *(params[name] for name in self.names)
         )
         return row
+
+
+def json_array_of(
+    label: str,
+    fields: Mapping[str, Any],  # columns, or expressions over them
+    *,
+    order_by: Any,
+    where: Sequence[Any],
+    parent: Any,
+) -> Label[Any]:
+    """A correlated subquery giving the rows ``where`` picks as one JSON array of objects with
+    these ``fields``, in ``order_by`` order (``[]`` when there are none): a record's children in
+    the same statement as the record (``parent``), for a read by id in one round trip."""
+    pairs: list[Any] = []
+    for name, column in fields.items():
+        pairs += [literal_column(f"'{name}'"), column]  # names from code, never input
+    return (
+        select(
+            func.coalesce(
+                func.jsonb_agg(aggregate_order_by(func.jsonb_build_object(*pairs), order_by)),
+                literal_column("'[]'::jsonb"),
+            )
+        )
+        .where(*where)
+        .correlate(parent)
+        .scalar_subquery()
+        .label(label)
+    )

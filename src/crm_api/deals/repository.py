@@ -2,11 +2,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Select, bindparam, delete, func, literal_column, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import ColumnElement, Select, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_api.core.db import PreparedQuery
+from crm_api.core.db import PreparedQuery, json_array_of
 from crm_api.core.pagination import Sort, paginate
 from crm_api.models import Contact, Deal, DealContact, DealStageChange, PipelineStage
 
@@ -14,27 +13,12 @@ from .schemas import DealContactRead, DealListParams, StageHistoryParams
 
 # GET /v1/deals/{id} in one round trip: the deal's columns and its contacts as a JSON array, in
 # the order contacts_of gives them.
-_LINKS = (
-    select(
-        func.coalesce(
-            func.jsonb_agg(
-                aggregate_order_by(
-                    func.jsonb_build_object(
-                        literal_column("'contact_id'"),
-                        DealContact.contact_id,
-                        literal_column("'role'"),
-                        DealContact.role,
-                    ),
-                    DealContact.contact_id,
-                )
-            ),
-            literal_column("'[]'::jsonb"),
-        )
-    )
-    .where(DealContact.workspace_id == Deal.workspace_id, DealContact.deal_id == Deal.id)
-    .correlate(Deal)
-    .scalar_subquery()
-    .label("contacts")
+_LINKS = json_array_of(
+    "contacts",
+    {"contact_id": DealContact.contact_id, "role": DealContact.role},
+    order_by=DealContact.contact_id,
+    where=(DealContact.workspace_id == Deal.workspace_id, DealContact.deal_id == Deal.id),
+    parent=Deal,
 )
 READ_DEAL = PreparedQuery(
     select(*Deal.__table__.c, _LINKS).where(
