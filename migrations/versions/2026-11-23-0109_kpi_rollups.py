@@ -8,91 +8,16 @@ Create Date: 2026-11-23 01:09:13.307395
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from alembic import op
+
+from crm_api.models.rollup import Rollup
 
 revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-
-@dataclass(frozen=True)
-class Rollup:
-    """Per source row passing `where`, one step of each value under the key."""
-
-    table: str
-    source: str
-    keys: tuple[tuple[str, str], ...]  # (rollup column, expression over a source row)
-    values: tuple[tuple[str, str], ...]
-    where: str = "true"
-    nullable: tuple[str, ...] = ()  # keys that may be NULL
-
-    def rows(self, transition: str, sign: str = "") -> str:
-        columns = [f"{expression} AS {name}" for name, expression in self.keys]
-        columns += [f"{sign}({expression}) AS {name}" for name, expression in self.values]
-        return f"SELECT {', '.join(columns)} FROM {transition} WHERE {self.where}"
-
-    def grouped(self, rows: str) -> str:
-        keys = ", ".join(name for name, _ in self.keys)
-        sums = ", ".join(f"sum({name}) AS {name}" for name, _ in self.values)
-        changed = " OR ".join(f"sum({name}) <> 0" for name, _ in self.values)
-        # Ordered by key, so concurrent writers lock rollup rows in the same order.
-        return (
-            f"SELECT {keys}, {sums} FROM ({rows}) AS step GROUP BY {keys}"
-            f" HAVING {changed} ORDER BY {keys}"
-        )
-
-    def add(self, rows: str) -> str:
-        keys = ", ".join(name for name, _ in self.keys)
-        values = ", ".join(name for name, _ in self.values)
-        sums = ", ".join(f"{name} = r.{name} + excluded.{name}" for name, _ in self.values)
-        return (
-            f"INSERT INTO {self.table} AS r ({keys}, {values}) {self.grouped(rows)}"
-            f" ON CONFLICT ({keys}) DO UPDATE SET {sums}"
-        )
-
-    def function(self) -> str:
-        # A delete only lowers rows that exist: when a workspace is deleted its rollups may
-        # already be gone, and inserting would break their foreign key.
-        lowered = ", ".join(f"{name} = r.{name} - gone.{name}" for name, _ in self.values)
-        matched = " AND ".join(
-            f"r.{name} {'IS NOT DISTINCT FROM' if name in self.nullable else '='} gone.{name}"
-            for name, _ in self.keys
-        )
-        changed = self.rows("new_rows") + " UNION ALL " + self.rows("old_rows", "-")
-        return f"""
-CREATE FUNCTION {self.table}_keep() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    {self.add(self.rows("new_rows"))};
-  ELSIF TG_OP = 'UPDATE' THEN
-    {self.add(changed)};
-  ELSE
-    UPDATE {self.table} AS r SET {lowered}
-    FROM ({self.grouped(self.rows("old_rows"))}) AS gone WHERE {matched};
-  END IF;
-  RETURN NULL;
-END
-$$
-"""
-
-    def triggers(self) -> list[str]:
-        referencing = {
-            "INSERT": "NEW TABLE AS new_rows",
-            "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-            "DELETE": "OLD TABLE AS old_rows",
-        }
-        return [
-            f"CREATE TRIGGER {self.table}_{operation.lower()} AFTER {operation} ON {self.source}"
-            f" REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION {self.table}_keep()"
-            for operation, transition in referencing.items()
-        ]
-
-    def fill(self) -> str:
-        return self.add(self.rows(self.source))
 
 
 def _day(column: str) -> tuple[str, str]:

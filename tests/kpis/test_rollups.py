@@ -14,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.factories import (
     Workspace,
+    make_company,
     make_contact,
+    make_deal,
     make_interaction,
     make_member,
     make_order,
+    make_pipeline,
     make_product,
     make_sla_policy,
     make_ticket,
@@ -45,6 +48,17 @@ RAW = {
         " count(*) FILTER (WHERE sentiment <= -0.05) FROM interactions WHERE workspace_id = :ws"
         " AND direction = 'inbound' AND sentiment IS NOT NULL GROUP BY 1, 2"
     ),
+    "deal_stage_totals": (
+        "SELECT stage_id, currency, owner_id, source, date_trunc('month', expected_close_date)::date,"
+        " count(*), coalesce(sum(amount), 0) FROM deals WHERE workspace_id = :ws"
+        " AND archived_at IS NULL GROUP BY 1, 2, 3, 4, 5"
+    ),
+    "deal_close_days": (
+        "SELECT (closed_at AT TIME ZONE 'UTC')::date, stage_id, currency, owner_id, source,"
+        " count(*), coalesce(sum(amount), 0), sum(extract(epoch FROM closed_at - created_at))"
+        " FROM deals WHERE workspace_id = :ws AND archived_at IS NULL AND closed_at IS NOT NULL"
+        " GROUP BY 1, 2, 3, 4, 5"
+    ),
 }
 KEPT = {
     "order_days": (
@@ -62,6 +76,14 @@ KEPT = {
     "sentiment_days": (
         "SELECT day, kind, scored, negative FROM sentiment_days"
         " WHERE workspace_id = :ws AND scored <> 0"
+    ),
+    "deal_stage_totals": (
+        "SELECT stage_id, currency, owner_id, source, close_month, deals, amount"
+        " FROM deal_stage_totals WHERE workspace_id = :ws AND deals <> 0"
+    ),
+    "deal_close_days": (
+        "SELECT day, stage_id, currency, owner_id, source, deals, amount, cycle_seconds"
+        " FROM deal_close_days WHERE workspace_id = :ws AND deals <> 0"
     ),
 }
 
@@ -177,6 +199,101 @@ async def test_rollups_follow_creates_updates_and_deletes(
     await _delete(client, workspace, f"/v1/interactions/{sour['id']}")
     await assert_rollups_match(connection, workspace)
     assert await _rows(connection, KEPT["sentiment_days"], workspace)
+
+
+async def test_deal_rollups_follow_every_change_of_a_deal(
+    client: AsyncClient,
+    connection: AsyncConnection,
+    workspace: Workspace,
+    other_workspace: Workspace,
+) -> None:
+    pipeline = await make_pipeline(client, workspace)
+    open_, later, won, lost = (stage["id"] for stage in pipeline["stages"])
+    owner = await make_member(client, workspace)
+    placed = {"pipeline_id": pipeline["id"], "stage_id": open_}
+    with at("2026-01-05T10:00:00+00:00"):
+        first = await make_deal(client, workspace, **placed, expected_close_date="2026-03-15")
+        second = await make_deal(client, workspace, **placed, owner_id=owner["id"], source="web")
+        bare = await make_deal(client, workspace, **placed, amount=None)
+        await make_deal(client, other_workspace)
+    await assert_rollups_match(connection, workspace)
+    url = f"/v1/deals/{first['id']}"
+    await _patch(client, workspace, url, {"amount": {"amount": "2500.50", "currency": "USD"}})
+    await _patch(client, workspace, url, {"expected_close_date": "2026-04-02", "source": "ads"})
+    with at("2026-01-25T23:30:00+00:00"):
+        await _patch(client, workspace, url, {"stage_id": won})
+        await _patch(client, workspace, f"/v1/deals/{second['id']}", {"stage_id": lost})
+    await assert_rollups_match(connection, workspace)
+    with at("2026-02-01T09:00:00+00:00"):
+        await _patch(client, workspace, f"/v1/deals/{second['id']}", {"stage_id": later})
+        await _patch(client, workspace, f"/v1/deals/{second['id']}", {"stage_id": won})
+    await _patch(client, workspace, f"/v1/deals/{bare['id']}", {"owner_id": owner["id"]})
+    await assert_rollups_match(connection, workspace)
+    current = await client.get(url, headers=workspace.headers)
+    archive = await client.post(
+        f"{url}/archive", headers={**workspace.headers, "If-Match": current.headers["ETag"]}
+    )
+    assert archive.status_code == 200, archive.text
+    await assert_rollups_match(connection, workspace)
+    await _delete(client, workspace, url)
+    await assert_rollups_match(connection, workspace)
+    assert await _rows(connection, KEPT["deal_close_days"], workspace)
+    assert await _rows(connection, KEPT["deal_stage_totals"], workspace)
+
+
+async def test_deal_kpis_agree_with_raw_rows_on_cut_ranges(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    """Win rate, deal size and cycle without a breakdown read the rollups (raw rows for partial
+    days); by industry, raw rows only. The forecast reads whole months from the rollup."""
+    pipeline = await make_pipeline(client, workspace)
+    open_, _, won, lost = (stage["id"] for stage in pipeline["stages"])
+    company = await make_company(client, workspace, industry="retail")
+    placed = {"pipeline_id": pipeline["id"], "stage_id": open_, "company_id": company["id"]}
+    closes = (
+        ("2026-01-05T06:00:00+00:00", won, "100.00"),
+        ("2026-01-05T18:00:00+00:00", lost, "200.00"),
+        ("2026-01-06T09:00:00+00:00", won, "400.00"),
+        ("2026-01-07T09:00:00+00:00", won, "800.00"),
+        ("2026-01-07T19:00:00+00:00", lost, "1600.00"),
+    )
+    for when, stage, amount in closes:
+        with at("2026-01-01T00:00:00+00:00"):
+            deal = await make_deal(
+                client, workspace, **placed, amount={"amount": amount, "currency": "EUR"}
+            )
+        with at(when):
+            await _patch(client, workspace, f"/v1/deals/{deal['id']}", {"stage_id": stage})
+    query = "start=2026-01-05T12:00:00Z&end=2026-01-07T12:00:00Z&interval=day"
+    for path, more in (
+        ("win-rate", ""),
+        ("average-deal-size", "&currency=EUR"),
+        ("sales-cycle", ""),
+    ):
+        url = f"/v1/kpis/sales/{path}?{query}{more}"
+        rolled = (await client.get(url, headers=workspace.headers)).json()
+        raw = (await client.get(f"{url}&group_by=industry", headers=workspace.headers)).json()
+        assert rolled["value"] == raw["value"] is not None, path
+        assert rolled["series"] == raw["series"], path
+    # In the range: lost 200 (01-05 18:00), won 400, won 800 (01-07 09:00): 2/3, 600 EUR.
+    win = await client.get(f"/v1/kpis/sales/win-rate?{query}", headers=workspace.headers)
+    assert win.json()["value"] == "0.6667"
+    size = await client.get(
+        f"/v1/kpis/sales/average-deal-size?{query}&currency=EUR", headers=workspace.headers
+    )
+    assert size.json()["value"] == "600.00"
+
+    for close in ("2026-02-05", "2026-02-15", "2026-03-15", "2026-04-05", "2026-04-20"):
+        await make_deal(client, workspace, **placed, expected_close_date=close)
+    forecast = await client.get(
+        "/v1/kpis/sales/forecast?start=2026-02-10&end=2026-04-10&currency=EUR",
+        headers=workspace.headers,
+    )
+    assert [(g["key"], g["value"], g["count"]) for g in forecast.json()["groups"]] == [
+        ("2026-02", "200.00", 1),
+        ("2026-03", "200.00", 1),
+        ("2026-04", "200.00", 1),
+    ]
 
 
 async def test_a_range_cut_mid_day_reads_raw_rows_at_either_end(

@@ -39,7 +39,14 @@ from crm_api.models.portal import (
     PortalToken,
     PortalUser,
 )
-from crm_api.models.rollup import order_days, sentiment_days, survey_days, ticket_days
+from crm_api.models.rollup import (
+    deal_close_days,
+    deal_stage_totals,
+    order_days,
+    sentiment_days,
+    survey_days,
+    ticket_days,
+)
 from crm_api.models.ticket import (
     SlaPolicy,
     SurveyResponse,
@@ -147,6 +154,8 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "Workspace",
+    "deal_close_days",
+    "deal_stage_totals",
     "order_days",
     "sentiment_days",
     "survey_days",

@@ -1,9 +1,13 @@
-"""Daily rollups the KPIs read instead of raw rows: per workspace and UTC day, the counts and
-sums of orders, tickets, survey answers and scored inbound interactions.
+"""Rollups the KPIs read instead of raw rows: per workspace and UTC day, the counts and sums
+of orders, tickets, survey answers, scored inbound interactions and closed deals; and the open
+pipeline's deals and amounts per stage, owner, source and expected month of close.
 
-Triggers on the source tables (migration 0012) keep them in the transaction
-of every write, so a rollup is never behind the rows it sums. The application only reads them.
+Statement-level triggers on the source tables (migrations 0012 and 0025, built by `Rollup`)
+keep them in the transaction of every write, so a rollup is never behind the rows it sums. The
+application only reads them.
 """
+
+from dataclasses import dataclass
 
 from sqlalchemy import (
     BigInteger,
@@ -18,6 +22,93 @@ from sqlalchemy import (
 )
 
 from crm_api.models.base import Base
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """How a rollup table is kept: per source row passing `where`, one step of each value under
+    the key, added by statement-level triggers (its `function` and `triggers`) and filled once
+    from the rows already there (`fill`)."""
+
+    table: str
+    source: str
+    keys: tuple[tuple[str, str], ...]  # (rollup column, expression over a source row)
+    values: tuple[tuple[str, str], ...]
+    where: str = "true"
+    nullable: tuple[str, ...] = ()  # keys that may be NULL
+
+    def rows(self, transition: str, sign: str = "") -> str:
+        columns = [f"{expression} AS {name}" for name, expression in self.keys]
+        columns += [f"{sign}({expression}) AS {name}" for name, expression in self.values]
+        return f"SELECT {', '.join(columns)} FROM {transition} WHERE {self.where}"
+
+    def grouped(self, rows: str) -> str:
+        keys = ", ".join(name for name, _ in self.keys)
+        sums = ", ".join(f"sum({name}) AS {name}" for name, _ in self.values)
+        changed = " OR ".join(f"sum({name}) <> 0" for name, _ in self.values)
+        # Ordered by key, so concurrent writers lock rollup rows in the same order.
+        return (
+            f"SELECT {keys}, {sums} FROM ({rows}) AS step GROUP BY {keys}"
+            f" HAVING {changed} ORDER BY {keys}"
+        )
+
+    def add(self, rows: str) -> str:
+        keys = ", ".join(name for name, _ in self.keys)
+        values = ", ".join(name for name, _ in self.values)
+        sums = ", ".join(f"{name} = r.{name} + excluded.{name}" for name, _ in self.values)
+        return (
+            f"INSERT INTO {self.table} AS r ({keys}, {values}) {self.grouped(rows)}"
+            f" ON CONFLICT ({keys}) DO UPDATE SET {sums}"
+        )
+
+    def function(self) -> str:
+        # A delete only lowers rows that exist: when a workspace is deleted its rollups may
+        # already be gone, and inserting would break their foreign key.
+        lowered = ", ".join(f"{name} = r.{name} - gone.{name}" for name, _ in self.values)
+        matched = " AND ".join(
+            f"r.{name} {'IS NOT DISTINCT FROM' if name in self.nullable else '='} gone.{name}"
+            for name, _ in self.keys
+        )
+        changed = self.rows("new_rows") + " UNION ALL " + self.rows("old_rows", "-")
+        return f"""
+CREATE FUNCTION {self.table}_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    {self.add(self.rows("new_rows"))};
+  ELSIF TG_OP = 'UPDATE' THEN
+    {self.add(changed)};
+  ELSE
+    UPDATE {self.table} AS r SET {lowered}
+    FROM ({self.grouped(self.rows("old_rows"))}) AS gone WHERE {matched};
+  END IF;
+  RETURN NULL;
+END
+$$
+"""
+
+    def triggers(self) -> list[str]:
+        referencing = {
+            "INSERT": "NEW TABLE AS new_rows",
+            "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            "DELETE": "OLD TABLE AS old_rows",
+        }
+        return [
+            f"CREATE TRIGGER {self.table}_{operation.lower()} AFTER {operation} ON {self.source}"
+            f" REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION {self.table}_keep()"
+            for operation, transition in referencing.items()
+        ]
+
+    def drop(self) -> list[str]:
+        return [
+            *(
+                f"DROP TRIGGER {self.table}_{operation} ON {self.source}"
+                for operation in ("insert", "update", "delete")
+            ),
+            f"DROP FUNCTION {self.table}_keep()",
+        ]
+
+    def fill(self) -> str:
+        return self.add(self.rows(self.source))
 
 
 def _workspace() -> Column[object]:
@@ -85,4 +176,56 @@ sentiment_days = Table(
     _count("scored"),
     _count("negative"),
     Index("uq_sentiment_days", "workspace_id", "day", "kind", unique=True),
+)
+
+# Open pipeline: every deal not archived, whatever its stage; the stage's kind, pipeline and
+# probability are read at query time, so editing a stage needs no rollup change.
+deal_stage_totals = Table(
+    "deal_stage_totals",
+    Base.metadata,
+    _workspace(),
+    Column("stage_id", Uuid, nullable=False),
+    Column("currency", String(3), nullable=True),
+    Column("owner_id", Uuid, nullable=True),
+    Column("source", String(100), nullable=True),
+    _count("deals"),
+    Column("amount", Numeric, nullable=False, server_default="0"),
+    Column("close_month", Date, nullable=True),
+    Index(
+        "uq_deal_stage_totals",
+        "workspace_id",
+        "stage_id",
+        "currency",
+        "owner_id",
+        "source",
+        "close_month",
+        unique=True,
+        postgresql_nulls_not_distinct=True,
+    ),
+)
+
+# Closed deals (not archived) per UTC day of close and stage, won and lost alike.
+deal_close_days = Table(
+    "deal_close_days",
+    Base.metadata,
+    _workspace(),
+    Column("day", Date, nullable=False),
+    Column("stage_id", Uuid, nullable=False),
+    Column("currency", String(3), nullable=True),
+    Column("owner_id", Uuid, nullable=True),
+    Column("source", String(100), nullable=True),
+    _count("deals"),
+    Column("amount", Numeric, nullable=False, server_default="0"),
+    Column("cycle_seconds", Numeric, nullable=False, server_default="0"),
+    Index(
+        "uq_deal_close_days",
+        "workspace_id",
+        "day",
+        "stage_id",
+        "currency",
+        "owner_id",
+        "source",
+        unique=True,
+        postgresql_nulls_not_distinct=True,
+    ),
 )
