@@ -68,6 +68,7 @@ def create_engine(url: str | URL, settings: Settings) -> AsyncEngine:
                 "application_name": "crm-api",
                 "jit": "off",
                 "plan_cache_mode": "force_custom_plan",
+                "work_mem": f"{settings.db_work_mem_mb}MB",
             },
         },
     )
