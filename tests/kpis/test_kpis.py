@@ -12,6 +12,7 @@ from httpx import AsyncClient
 from tests.factories import (
     Workspace,
     make_contact,
+    make_deal,
     make_member,
     make_pipeline,
     make_product,
@@ -131,6 +132,40 @@ async def test_sales_kpis(client: AsyncClient, workspace: Workspace) -> None:
     )
     assert forecast["groups"] == [{"key": "2026-03", "value": "100.00", "count": 1, "ratio": None}]
     assert forecast["value"] == "100.00"
+
+
+async def test_the_funnel_counts_a_deal_once_per_stage_however_often_it_returns(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    """D1 enters Later twice in February; D2 entered Later in January and again in February."""
+    pipeline = await make_pipeline(client, workspace)
+    open_, later, won, _ = (stage["id"] for stage in pipeline["stages"])
+    placed = {"pipeline_id": pipeline["id"], "stage_id": open_}
+    with at("2026-01-05T10:00:00+00:00"):
+        d1 = await make_deal(client, workspace, **placed)
+        d2 = await make_deal(client, workspace, **placed)
+    moves = (
+        ("2026-01-20T10:00:00+00:00", d2, later),
+        ("2026-01-25T10:00:00+00:00", d2, open_),
+        ("2026-02-02T10:00:00+00:00", d1, later),
+        ("2026-02-03T10:00:00+00:00", d1, open_),
+        ("2026-02-04T10:00:00+00:00", d1, later),
+        ("2026-02-05T10:00:00+00:00", d2, later),
+        ("2026-02-06T10:00:00+00:00", d2, won),
+    )
+    for when, deal, stage in moves:
+        with at(when):
+            await _move(client, workspace, deal, stage)
+
+    async def reached(start: str) -> list[tuple[str, int]]:
+        query = f"start={start}&end=2026-03-01&pipeline_id={pipeline['id']}"
+        funnel = await _kpi(client, workspace, "sales/funnel", query)
+        return [(group["key"], group["count"]) for group in funnel["groups"]]
+
+    # From February: Open D1 (back on 02-03; D2 was back in January), Later both, Won D2.
+    assert await reached("2026-02-01") == [("Open", 1), ("Later", 2), ("Won", 1)]
+    # From January: both created in Open, then back in it; Later twice each: two deals each.
+    assert await reached("2026-01-01") == [("Open", 2), ("Later", 2), ("Won", 1)]
 
 
 async def test_customer_kpis(client: AsyncClient, workspace: Workspace) -> None:

@@ -49,8 +49,9 @@ RAW = {
         " AND direction = 'inbound' AND sentiment IS NOT NULL GROUP BY 1, 2"
     ),
     "deal_stage_totals": (
-        "SELECT stage_id, currency, owner_id, source, date_trunc('month', expected_close_date)::date,"
-        " count(*), coalesce(sum(amount), 0) FROM deals WHERE workspace_id = :ws"
+        "SELECT stage_id, currency, owner_id, source,"
+        " date_trunc('month', expected_close_date)::date, count(*), coalesce(sum(amount), 0)"
+        " FROM deals WHERE workspace_id = :ws"
         " AND archived_at IS NULL GROUP BY 1, 2, 3, 4, 5"
     ),
     "deal_close_days": (

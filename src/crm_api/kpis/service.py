@@ -346,14 +346,16 @@ async def funnel(session: AsyncSession, principal: Principal, params: FunnelPara
         await session.execute(
             text(
                 """
-                SELECT s.name, s.position, count(DISTINCT h.deal_id)
+                SELECT s.name, s.position, (
+                  -- A deal's first entry in the range is the one whose previous entry into
+                  -- the stage is earlier or none: one per deal, from the index alone.
+                  SELECT count(*) FROM deal_stage_changes h
+                  WHERE h.workspace_id = s.workspace_id AND h.to_stage_id = s.id
+                    AND h.changed_at >= :start AND h.changed_at < :end
+                    AND (h.previous_entry_at IS NULL OR h.previous_entry_at < :start))
                 FROM pipeline_stages s
-                LEFT JOIN deal_stage_changes h
-                  ON h.workspace_id = s.workspace_id AND h.to_stage_id = s.id
-                 AND h.changed_at >= :start AND h.changed_at < :end
                 WHERE s.workspace_id = :workspace_id AND s.pipeline_id = :pipeline_id
                   AND s.kind <> 'lost'
-                GROUP BY s.id, s.name, s.position
                 ORDER BY s.position
                 """
             ),

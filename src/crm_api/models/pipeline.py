@@ -161,6 +161,9 @@ class DealStageChange(WorkspaceScoped, Base):
     seconds_in_previous_stage: Mapped[int | None] = mapped_column(Integer)
     actor_type: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[uuid.UUID | None]
+    # When the deal last entered the same stage before this, set by a trigger (migration 0026)
+    # for every writer: the funnel counts a deal once per range from it.
+    previous_entry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         ForeignKeyConstraint(
@@ -170,5 +173,11 @@ class DealStageChange(WorkspaceScoped, Base):
             ondelete="CASCADE",
         ),
         Index("ix_deal_stage_changes_deal", "workspace_id", "deal_id", "changed_at", "id"),
-        Index("ix_deal_stage_changes_to_stage", "workspace_id", "to_stage_id", "changed_at"),
+        Index(
+            "ix_deal_stage_changes_to_stage",
+            "workspace_id",
+            "to_stage_id",
+            "changed_at",
+            postgresql_include=["previous_entry_at"],
+        ),
     )
