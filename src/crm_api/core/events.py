@@ -59,17 +59,17 @@ def record_event(
 
 
 # Fields whose values never reach the audit log, wherever they appear.
-_SECRET_PARTS = ("secret", "password", "token", "hash")
+SECRET_PARTS = ("secret", "password", "token", "hash")
 
 
 @functools.lru_cache(maxsize=4096)
-def _is_secret(field: str) -> bool:
+def is_secret(field: str) -> bool:
     lowered = field.lower()
-    return any(part in lowered for part in _SECRET_PARTS)
+    return any(part in lowered for part in SECRET_PARTS)
 
 
 def _redacted(field: str, value: Any) -> Any:
-    if _is_secret(field):
+    if is_secret(field):
         return "[redacted]"
     if isinstance(value, dict):
         return {key: _redacted(key, inner) for key, inner in value.items()}

@@ -1,5 +1,6 @@
 """Schema building blocks shared by every domain."""
 
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -25,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+import crm_api.core.emails  # noqa: F401  (EmailStr checks each domain once)
 
 
 def reject_unstorable(value: Any) -> Any:
@@ -81,6 +84,20 @@ def _kinds(annotation: Any) -> set[Any]:
     return {annotation}
 
 
+@functools.cache
+def _strict_fields(schema: type[BaseModel]) -> dict[str, type]:
+    """The fields that refuse lax reads: bool for booleans, datetime for dates and date-times.
+    Worked out once a schema (an import checks every row of a file against the same one)."""
+    strict: dict[str, type] = {}
+    for name, field in schema.model_fields.items():
+        kinds = _kinds(field.annotation)
+        if kinds == {bool}:
+            strict[name] = bool
+        elif kinds & {date, datetime}:
+            strict[name] = datetime
+    return strict
+
+
 def _admits_none(annotation: Any) -> bool:
     if get_origin(annotation) is Annotated:
         return _admits_none(get_args(annotation)[0])
@@ -123,14 +140,14 @@ class InputSchema(BaseModel):
                 "object_expected", "must be an object like {shape}", {"shape": _shape(cls)}
             )
         errors = []
+        strict_fields = _strict_fields(cls)
         for name, value in data.items():
-            field = cls.model_fields.get(name) if isinstance(name, str) else None
-            if field is None or value is None:
+            strict = strict_fields.get(name)
+            if strict is None or value is None:
                 continue
-            kinds = _kinds(field.annotation)
-            if kinds == {bool} and not isinstance(value, bool):
+            if strict is bool and not isinstance(value, bool):
                 errors.append((name, "must be true or false", value))
-            elif kinds & {date, datetime} and type(value) in (int, float):
+            elif strict is datetime and type(value) in (int, float):
                 errors.append((name, "must be an ISO 8601 string, such as 2026-01-31", value))
         if errors:
             raise ValidationError.from_exception_data(

@@ -26,7 +26,8 @@ from crm_api.models import CustomFieldDefinition, ImportFile, ImportJob
 from crm_api.models.base import utcnow
 
 from . import sources
-from .loader import Counts, Prepared, load_chunk, prepare
+from .merge import load_chunk, staged_record
+from .prepare import Counts, prepare
 from .resources import RESOURCES, Resource
 from .schemas import ImportJobRead
 
@@ -176,9 +177,9 @@ class _Chunks:
         self.definitions, self.rows, self.size = definitions, rows, size
         self.seen: dict[str, int] = {}
 
-    def next(self) -> tuple[list[Prepared], Counts, int] | None:
+    def next(self) -> tuple[list[tuple[Any, ...]], Counts, int] | None:
         resource = self.resource
-        chunk: list[Prepared] = []
+        chunk: list[tuple[Any, ...]] = []
         counts = Counts()
         last = None
         for row in self.rows:
@@ -205,7 +206,7 @@ class _Chunks:
                     )
                     prepared = None
             if prepared is not None:
-                chunk.append(prepared)
+                chunk.append(staged_record(resource, prepared))
             last = row.number
             if last - self.done >= self.size:
                 break
@@ -219,7 +220,7 @@ async def _commit_chunk(
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
     job: ImportJob,
-    chunk: list[Prepared],
+    chunk: list[tuple[Any, ...]],
     counts: Counts,
     last: int,
 ) -> None:

@@ -5,6 +5,7 @@ as one sent to ``POST``; what a creation does besides (lifecycle or stage histor
 won/lost events) is done here set-based for the whole chunk.
 """
 
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,9 +24,9 @@ from crm_api.core.records import split_money
 from crm_api.custom_fields.schemas import CustomFieldEntity
 from crm_api.deals.schemas import DealCreate, DealRead
 from crm_api.lead_scoring.service import rescore
-from crm_api.models.base import utcnow
 from crm_api.privacy.erased import email_hash
 
+from .read_json import read_json_sql
 from .sources import Fields
 
 # (session, raw connection, principal, created ids, {id: row before} of updated ones,
@@ -123,6 +124,15 @@ class Resource:
     derive: Callable[[dict[str, Any]], dict[str, Any]] = lambda values: values
     before_read: AfterWrite | None = None
     after_read: AfterWrite | None = None
+    # The read schema whose JSON events carry, when PostgreSQL can build it from a row (see
+    # read_json): the chunk's events and audit entries are then written in SQL (see recorded),
+    # with ``history_sql`` ($1 workspace, $2 now, $3 and $4 the actor) for its history.
+    read_schema: type[BaseModel] | None = None
+    history_sql: str | None = None
+
+    @functools.cached_property
+    def read_sql(self) -> str | None:
+        return None if self.read_schema is None else read_json_sql(self.read_schema, "t")
 
     def column_values(self, model: BaseModel) -> dict[str, Any]:
         values = model.model_dump(mode="python", exclude={"reimport_erased", *self.excluded})
@@ -171,50 +181,14 @@ async def _contacts_rescored(
     return ()
 
 
-async def _contacts_stage_history(
-    _session: AsyncSession,
-    raw: asyncpg.Connection,
-    principal: Principal,
-    created: Sequence[uuid.UUID],
-    before: Mapping[uuid.UUID, Any],
-    after: Mapping[uuid.UUID, Any],
-) -> Sequence[tuple[str, uuid.UUID]]:
-    """The lifecycle history the conversion KPIs read: a row per creation and stage change."""
-    now = utcnow()
-    changes = [(contact_id, None, after[contact_id].lifecycle_stage) for contact_id in created]
-    changes += [
-        (contact_id, old.lifecycle_stage, after[contact_id].lifecycle_stage)
-        for contact_id, old in before.items()
-        if contact_id in after and old.lifecycle_stage != after[contact_id].lifecycle_stage
-    ]
-    if changes:
-        await raw.copy_records_to_table(
-            "contact_lifecycle_changes",
-            columns=(
-                "workspace_id",
-                "id",
-                "contact_id",
-                "from_stage",
-                "to_stage",
-                "changed_at",
-                "actor_type",
-                "actor_id",
-            ),
-            records=[
-                (
-                    principal.workspace_id,
-                    new_id(),
-                    contact_id,
-                    old,
-                    new,
-                    now,
-                    principal.actor_type,
-                    principal.actor_id,
-                )
-                for contact_id, old, new in changes
-            ],
-        )
-    return ()
+# The lifecycle history the conversion KPIs read: a row per creation and per stage change.
+_CONTACTS_LIFECYCLE_HISTORY = (
+    "INSERT INTO contact_lifecycle_changes (workspace_id, id, contact_id, from_stage, to_stage, "
+    "changed_at, actor_type, actor_id) SELECT $1, crm_uuid7(), t.id, s.before ->> "
+    "'lifecycle_stage', t.lifecycle_stage, $2, $3, $4 FROM import_stage s JOIN contacts t "
+    "ON t.workspace_id = $1 AND t.id = coalesce(s.existing_id, s.id) WHERE s.written "
+    "AND t.lifecycle_stage IS DISTINCT FROM s.before ->> 'lifecycle_stage' ORDER BY s.row_number"
+)
 
 
 def _writable(schema: type[BaseModel], *left_out: str) -> tuple[str, ...]:
@@ -277,7 +251,8 @@ CONTACTS = Resource(
     steps=(*_COMPANY_BY_DOMAIN, *_OWNER_BY_EMAIL),
     derive=_with_phones_e164,
     before_read=_contacts_rescored,
-    after_read=_contacts_stage_history,
+    read_schema=ContactRead,
+    history_sql=_CONTACTS_LIFECYCLE_HISTORY,
 )
 
 _COMPANY_FIELDS = _writable(CompanyCreate)
