@@ -48,6 +48,16 @@ RAW = {
         " count(*) FILTER (WHERE sentiment <= -0.05) FROM interactions WHERE workspace_id = :ws"
         " AND direction = 'inbound' AND sentiment IS NOT NULL GROUP BY 1, 2"
     ),
+    "buyer_days": (
+        "SELECT contact_id, day, currency, orders, total,"
+        " lag(day) OVER (PARTITION BY contact_id, currency ORDER BY day),"
+        " lead(day) OVER (PARTITION BY contact_id, currency ORDER BY day),"
+        " lag(day) OVER (PARTITION BY contact_id ORDER BY day, currency),"
+        " lead(day) OVER (PARTITION BY contact_id ORDER BY day, currency)"
+        " FROM (SELECT contact_id, (placed_at AT TIME ZONE 'UTC')::date AS day, currency,"
+        " count(*) AS orders, sum(total) AS total FROM orders WHERE workspace_id = :ws"
+        " AND status IN ('paid', 'fulfilled') GROUP BY 1, 2, 3) AS days"
+    ),
     "deal_stage_totals": (
         "SELECT stage_id, currency, owner_id, source,"
         " date_trunc('month', expected_close_date)::date, count(*), coalesce(sum(amount), 0)"
@@ -77,6 +87,10 @@ KEPT = {
     "sentiment_days": (
         "SELECT day, kind, scored, negative FROM sentiment_days"
         " WHERE workspace_id = :ws AND scored <> 0"
+    ),
+    "buyer_days": (
+        "SELECT contact_id, day, currency, orders, total, previous_day, next_day,"
+        " previous_any_day, next_any_day FROM buyer_days WHERE workspace_id = :ws"
     ),
     "deal_stage_totals": (
         "SELECT stage_id, currency, owner_id, source, close_month, deals, amount"
@@ -295,6 +309,82 @@ async def test_deal_kpis_agree_with_raw_rows_on_cut_ranges(
         ("2026-03", "200.00", 1),
         ("2026-04", "200.00", 1),
     ]
+
+
+async def test_buyer_days_follow_orders_and_answer_as_raw_rows_do(
+    client: AsyncClient,
+    connection: AsyncConnection,
+    workspace: Workspace,
+    other_workspace: Workspace,
+) -> None:
+    """Lifetime value, purchase frequency and repeat purchase rate count distinct buyers from
+    `buyer_days` on whole-day ranges without a breakdown, and from raw orders otherwise."""
+    euro = await make_product(client, workspace, price={"amount": "100.00", "currency": "EUR"})
+    dollar = await make_product(client, workspace, price={"amount": "50.00", "currency": "USD"})
+    web = await make_contact(client, workspace, lead_source="web")
+    ads = await make_contact(client, workspace, lead_source="ads")
+    once = await make_contact(client, workspace, lead_source="web")
+    gone = await make_contact(client, workspace, lead_source="web")
+
+    async def order(contact: Any, when: str, product: Any = euro, status: str = "paid") -> Any:
+        return await make_order(
+            client,
+            workspace,
+            contact_id=contact["id"],
+            placed_at=when,
+            status=status,
+            lines=[{"product_id": product["id"], "quantity": 1}],
+        )
+
+    for when in ("2026-01-05T09:00:00Z", "2026-01-05T15:00:00Z", "2026-01-20T10:00:00Z"):
+        await order(web, when)
+    await order(web, "2026-02-10T10:00:00Z", status="fulfilled")
+    await order(ads, "2026-01-06T10:00:00Z")
+    await order(ads, "2026-01-06T11:00:00Z", dollar)
+    late = await order(ads, "2026-02-15T10:00:00Z", status="placed")
+    await order(once, "2026-01-31T23:00:00Z")
+    refunded = await order(gone, "2026-01-25T10:00:00Z")
+    await order(gone, "2026-02-01T10:00:00Z")
+    await make_order(client, other_workspace, placed_at="2026-01-05T10:00:00Z", status="paid")
+    await assert_rollups_match(connection, workspace)
+    await _patch(client, workspace, f"/v1/orders/{late['id']}", {"status": "paid"})
+    await _patch(client, workspace, f"/v1/orders/{refunded['id']}", {"status": "refunded"})
+    await assert_rollups_match(connection, workspace)
+
+    async def kpi(path: str, query: str) -> Any:
+        response = await client.get(f"/v1/kpis/customers/{path}?{query}", headers=workspace.headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    months = "start=2026-01-01&end=2026-03-01&interval=month"
+    # EUR: web 4 orders (400), ads 2 (200), once 1 (100), gone 1 (100): 800 / 4, 8 / 4. By
+    # month: January web 3, ads 1, once 1 (500 / 3); February web, ads, gone (300 / 3).
+    for path, whole, by_month in (
+        ("lifetime-value", "200.00", ["166.67", "100.00"]),
+        ("purchase-frequency", "2", ["1.6667", "1"]),
+    ):
+        answer = await kpi(path, f"{months}&currency=EUR")
+        raw = await kpi(path, f"{months}&currency=EUR&group_by=lead_source")
+        assert answer["value"] == raw["value"] == whole, path
+        assert [point["value"] for point in answer["series"]] == by_month, path
+        assert answer["series"] == raw["series"], path
+    # From 01-20: web (01-20, 02-10), ads (02-15), once (01-31), gone (02-01): one repeat.
+    repeat = await kpi("repeat-purchase-rate", "start=2026-01-20&end=2026-03-01")
+    assert repeat["value"] == "0.25"
+    # A second earlier, raw orders answer: ads's USD order on 01-06 is still out of range.
+    raw_repeat = await kpi("repeat-purchase-rate", "start=2026-01-19T23:59:59Z&end=2026-03-01")
+    assert raw_repeat["value"] == "0.25"
+    # January alone, any currency: web 3 orders, ads 2 (EUR and USD on one day), once 1.
+    assert (await kpi("repeat-purchase-rate", "start=2026-01-01&end=2026-02-01"))["value"] == (
+        "0.6667"
+    )
+
+    merged = await client.post(
+        f"/v1/contacts/{web['id']}/merge", json={"source_id": once["id"]}, headers=workspace.headers
+    )
+    assert merged.status_code == 200, merged.text
+    await assert_rollups_match(connection, workspace)
+    assert (await kpi("lifetime-value", f"{months}&currency=EUR"))["value"] == "266.67"
 
 
 async def test_a_range_cut_mid_day_reads_raw_rows_at_either_end(

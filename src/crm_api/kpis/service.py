@@ -43,6 +43,9 @@ class Measure:
     dimensions: dict[str, str] = field(default_factory=dict)
     count: str = "count(*)"  # the rows behind a value, as groups report it
     rolled: "Measure | None" = None  # the same answer from daily rollups, for its dimensions
+    # A sum over buyers' days (`b.total`, `b.orders`) per distinct buyer: answered from
+    # `buyer_days` when the range is whole UTC days and there is no breakdown.
+    per_buyer: str | None = None
 
     @property
     def is_sum(self) -> bool:
@@ -121,6 +124,8 @@ async def evaluate(
     start, end = params.range
     values = {"workspace_id": principal.workspace_id, "start": start, "end": end, **(binds or {})}
     group_by = getattr(params, "group_by", None) if isinstance(params, Grouped) else None
+    if measure.per_buyer and group_by is None and _at_midnight(start) and _at_midnight(end):
+        return await _per_buyer(session, measure.per_buyer, params, values)
     if measure.rolled and (group_by is None or group_by in measure.rolled.dimensions):
         measure = measure.rolled
         values.update(_day_binds(start, end))
@@ -173,6 +178,64 @@ async def evaluate(
         for point in series or ():
             point.value = Decimal(0) if point.value is None else point.value
     return total, series, groups if dimension else None
+
+
+def _at_midnight(instant: datetime) -> bool:
+    return instant.astimezone(UTC).timetz().replace(tzinfo=None) == datetime.min.time()
+
+
+# A buyer's first day in the range: the one whose previous day (in the currency) is before it.
+_FIRST_IN_RANGE = "(b.previous_day IS NULL OR b.previous_day < :first_day)"
+_BUYER_DAYS = (
+    "FROM buyer_days b WHERE b.workspace_id = :workspace_id AND b.currency = :currency"
+    " AND b.day >= :first_day AND b.day < :last_day"
+)
+
+
+async def _per_buyer(
+    session: AsyncSession, figure: str, params: KpiParams, values: dict[str, Any]
+) -> tuple[Decimal | None, list[KpiPoint] | None, list[KpiGroup] | None]:
+    """sum(figure) / distinct buyers over the range, and over each period of the series: in a
+    period, a buyer's first day is the one whose previous day is before the period (or the
+    range, where the range starts later)."""
+    start, end = params.range
+    values = {
+        **values,
+        "first_day": start.astimezone(UTC).date(),
+        "last_day": end.astimezone(UTC).date(),
+    }
+    whole = f"sum({figure})::numeric / NULLIF(count(*) FILTER (WHERE {_FIRST_IN_RANGE}), 0)"
+    if not params.interval:
+        return (
+            rounded(await session.scalar(text(f"SELECT {whole} {_BUYER_DAYS}"), values)),
+            None,
+            None,
+        )
+    # One pass grouped by period: each buyer's first day in the range lies in one period, so
+    # the periods' counts of those add up to the range's distinct buyers.
+    truncated = f"date_trunc('{params.interval}', b.day::timestamp)"
+    since = f"greatest({truncated}::date, :first_day)"
+    rows = await session.execute(
+        text(
+            "SELECT period AT TIME ZONE 'UTC', figure / NULLIF(buyers, 0),"
+            " sum(figure) OVER () / NULLIF(sum(first) OVER (), 0) FROM ("
+            f"SELECT {truncated} AS period, sum({figure})::numeric AS figure, count(*) FILTER"
+            f" (WHERE b.previous_day IS NULL OR b.previous_day < {since}) AS buyers,"
+            f" count(*) FILTER (WHERE {_FIRST_IN_RANGE}) AS first {_BUYER_DAYS} GROUP BY 1"
+            ") AS periods"
+        ),
+        values,
+    )
+    total: Decimal | None = None
+    by_period: dict[datetime, Decimal | None] = {}
+    for period, value, whole_value in rows:
+        by_period[period] = rounded(value)
+        total = rounded(whole_value)
+    series = [
+        KpiPoint(period_start=period, value=by_period.get(period))
+        for period in _periods(start, end, params.interval)
+    ]
+    return total, series, None
 
 
 def result(
@@ -457,6 +520,7 @@ LIFETIME_VALUE = Measure(
     "sum(o.total) / NULLIF(count(DISTINCT o.contact_id), 0)",
     "o.placed_at",
     _ORDER_DIMENSIONS,
+    per_buyer="b.total",
 )
 _PAID = "status IN ('paid', 'fulfilled')"
 ORDER_VALUE = Measure(
@@ -481,6 +545,7 @@ PURCHASE_FREQUENCY = Measure(
     "count(*)::numeric / NULLIF(count(DISTINCT o.contact_id), 0)",
     "o.placed_at",
     _ORDER_DIMENSIONS,
+    per_buyer="b.orders",
 )
 _PURCHASES = (
     "FROM orders o WHERE o.workspace_id = :workspace_id AND o.status IN ('paid', 'fulfilled')"
@@ -491,15 +556,28 @@ async def repeat_purchase_rate(
     session: AsyncSession, principal: Principal, params: KpiParams
 ) -> Decimal | None:
     start, end = params.range
-    value = await session.scalar(
-        text(
+    values = {"workspace_id": principal.workspace_id, "start": start, "end": end}
+    if _at_midnight(start) and _at_midnight(end):
+        # From buyers' days in any currency: a buyer's first day in the range is the one whose
+        # previous day is earlier; one who bought once has one order that day and no next.
+        first = "(b.previous_any_day IS NULL OR b.previous_any_day < :first_day)"
+        statement = (
+            f"SELECT (count(*) FILTER (WHERE {first}) - count(*) FILTER (WHERE {first}"
+            " AND b.orders = 1 AND (b.next_any_day IS NULL OR b.next_any_day >= :last_day)))"
+            f"::numeric / NULLIF(count(*) FILTER (WHERE {first}), 0) FROM buyer_days b"
+            " WHERE b.workspace_id = :workspace_id AND b.day >= :first_day AND b.day < :last_day"
+        )
+        values |= {
+            "first_day": start.astimezone(UTC).date(),
+            "last_day": end.astimezone(UTC).date(),
+        }
+    else:
+        statement = (
             "SELECT count(*) FILTER (WHERE orders >= 2)::numeric / NULLIF(count(*), 0) FROM ("
             f"SELECT count(*) AS orders {_PURCHASES}"
             " AND o.placed_at >= :start AND o.placed_at < :end GROUP BY o.contact_id) AS buyers"
-        ),
-        {"workspace_id": principal.workspace_id, "start": start, "end": end},
-    )
-    return rounded(value)
+        )
+    return rounded(await session.scalar(text(statement), values))
 
 
 async def active_customers(

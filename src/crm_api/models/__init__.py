@@ -40,6 +40,7 @@ from crm_api.models.portal import (
     PortalUser,
 )
 from crm_api.models.rollup import (
+    buyer_days,
     deal_close_days,
     deal_stage_totals,
     order_days,
@@ -154,6 +155,7 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "Workspace",
+    "buyer_days",
     "deal_close_days",
     "deal_stage_totals",
     "order_days",

@@ -1,6 +1,7 @@
 """Rollups the KPIs read instead of raw rows: per workspace and UTC day, the counts and sums
-of orders, tickets, survey answers, scored inbound interactions and closed deals; and the open
-pipeline's deals and amounts per stage, owner, source and expected month of close.
+of orders, tickets, survey answers, scored inbound interactions and closed deals; the open
+pipeline's deals and amounts per stage, owner, source and expected month of close; and each
+buyer's days of paid orders, chained to their previous and next (migration 0027).
 
 Statement-level triggers on the source tables (migrations 0012 and 0025, built by `Rollup`)
 keep them in the transaction of every write, so a rollup is never behind the rows it sums. The
@@ -16,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Numeric,
+    PrimaryKeyConstraint,
     String,
     Table,
     Uuid,
@@ -227,5 +229,37 @@ deal_close_days = Table(
         "source",
         unique=True,
         postgresql_nulls_not_distinct=True,
+    ),
+)
+
+# Each buyer's paid orders per UTC day and currency, linked to the buyer's previous and next
+# such day in the same currency and in any: the first of a buyer's days in a range is the one
+# whose previous day is before it, so distinct buyers are a count (migration 0027 keeps it).
+buyer_days = Table(
+    "buyer_days",
+    Base.metadata,
+    _workspace(),
+    Column("contact_id", Uuid, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("orders", BigInteger, nullable=False),
+    Column("total", Numeric, nullable=False),
+    Column("previous_day", Date, nullable=True),
+    Column("next_day", Date, nullable=True),
+    Column("previous_any_day", Date, nullable=True),
+    Column("next_any_day", Date, nullable=True),
+    PrimaryKeyConstraint("workspace_id", "contact_id", "day", "currency", name="pk_buyer_days"),
+    Index(
+        "ix_buyer_days_currency",
+        "workspace_id",
+        "currency",
+        "day",
+        postgresql_include=["previous_day", "orders", "total"],
+    ),
+    Index(
+        "ix_buyer_days_day",
+        "workspace_id",
+        "day",
+        postgresql_include=["previous_any_day", "next_any_day", "orders"],
     ),
 )
