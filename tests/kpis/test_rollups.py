@@ -58,6 +58,15 @@ RAW = {
         " count(*) AS orders, sum(total) AS total FROM orders WHERE workspace_id = :ws"
         " AND status IN ('paid', 'fulfilled') GROUP BY 1, 2, 3) AS days"
     ),
+    "lifecycle_chain": (
+        "SELECT l.id, (SELECT max(p.changed_at) FROM contact_lifecycle_changes p"
+        " WHERE p.workspace_id = l.workspace_id AND p.contact_id = l.contact_id"
+        " AND p.to_stage = l.to_stage AND (p.changed_at, p.id) < (l.changed_at, l.id)),"
+        " (SELECT string_agg(DISTINCT s.to_stage, ',' ORDER BY s.to_stage)"
+        " FROM contact_lifecycle_changes s WHERE s.workspace_id = l.workspace_id"
+        " AND s.contact_id = l.contact_id AND s.changed_at >= l.changed_at AND s.id <> l.id)"
+        " FROM contact_lifecycle_changes l WHERE l.workspace_id = :ws"
+    ),
     "deal_stage_totals": (
         "SELECT stage_id, currency, owner_id, source,"
         " date_trunc('month', expected_close_date)::date, count(*), coalesce(sum(amount), 0)"
@@ -91,6 +100,10 @@ KEPT = {
     "buyer_days": (
         "SELECT contact_id, day, currency, orders, total, previous_day, next_day,"
         " previous_any_day, next_any_day FROM buyer_days WHERE workspace_id = :ws"
+    ),
+    "lifecycle_chain": (
+        "SELECT id, previous_entry_at, NULLIF(array_to_string(reached_after, ','), '')"
+        " FROM contact_lifecycle_changes WHERE workspace_id = :ws"
     ),
     "deal_stage_totals": (
         "SELECT stage_id, currency, owner_id, source, close_month, deals, amount"
@@ -385,6 +398,85 @@ async def test_buyer_days_follow_orders_and_answer_as_raw_rows_do(
     assert merged.status_code == 200, merged.text
     await assert_rollups_match(connection, workspace)
     assert (await kpi("lifetime-value", f"{months}&currency=EUR"))["value"] == "266.67"
+
+
+# Lifecycle conversion as it was computed before the chain (migration 0028): the oracle.
+CONVERSION = (
+    "WITH entered AS (SELECT l.contact_id, min(l.changed_at) AS at"
+    " FROM contact_lifecycle_changes l WHERE l.workspace_id = :ws"
+    " AND l.to_stage = :from_stage AND l.changed_at >= :start AND l.changed_at < :end"
+    " GROUP BY l.contact_id),"
+    " reached AS (SELECT c.contact_id, max(c.changed_at) AS at"
+    " FROM contact_lifecycle_changes c WHERE c.workspace_id = :ws"
+    " AND c.to_stage = :to_stage GROUP BY c.contact_id)"
+    " SELECT round(count(r.contact_id) FILTER (WHERE r.at >= e.at)::numeric"
+    " / NULLIF(count(*), 0), 4) FROM entered e LEFT JOIN reached r USING (contact_id)"
+)
+
+
+async def test_lifecycle_conversion_follows_entries_moves_and_merges(
+    client: AsyncClient, connection: AsyncConnection, workspace: Workspace
+) -> None:
+    async def stage(contact: Any, to: str, when: str) -> None:
+        with at(when):
+            await _patch(
+                client, workspace, f"/v1/contacts/{contact['id']}", {"lifecycle_stage": to}
+            )
+
+    with at("2026-01-01T10:00:00+00:00"):
+        again = await make_contact(client, workspace, lifecycle_stage="lead")
+        later = await make_contact(client, workspace, lifecycle_stage="subscriber")
+        merged = await make_contact(client, workspace, lifecycle_stage="lead")
+        await make_contact(client, workspace, lifecycle_stage="lead")
+    await stage(again, "customer", "2026-01-10T10:00:00+00:00")
+    await stage(again, "lead", "2026-02-01T10:00:00+00:00")
+    await stage(again, "opportunity", "2026-02-05T10:00:00+00:00")
+    await stage(later, "lead", "2026-01-20T10:00:00+00:00")
+    await stage(later, "customer", "2026-03-01T10:00:00+00:00")
+    await stage(merged, "opportunity", "2026-02-10T10:00:00+00:00")
+    await assert_rollups_match(connection, workspace)
+
+    async def both(from_stage: str, to_stage: str, start: str, end: str) -> tuple[Any, Any]:
+        response = await client.get(
+            "/v1/kpis/customers/lifecycle-conversion",
+            params={"from_stage": from_stage, "to_stage": to_stage, "start": start, "end": end},
+            headers=workspace.headers,
+        )
+        assert response.status_code == 200, response.text
+        value = response.json()["value"]
+        binds = {
+            "ws": workspace.id,
+            "from_stage": from_stage,
+            "to_stage": to_stage,
+            "start": datetime.fromisoformat(start),
+            "end": datetime.fromisoformat(end),
+        }
+        oracle = await connection.scalar(text(CONVERSION), binds)
+        return value, None if oracle is None else str(oracle.normalize())
+
+    cases = [
+        ("lead", "customer", "2026-01-01T00:00:00+00:00", "2026-04-01T00:00:00+00:00"),
+        ("lead", "customer", "2026-01-15T00:00:00+00:00", "2026-04-01T00:00:00+00:00"),
+        ("lead", "opportunity", "2026-01-15T00:00:00+00:00", "2026-03-01T00:00:00+00:00"),
+        ("lead", "lead", "2026-01-01T00:00:00+00:00", "2026-03-01T00:00:00+00:00"),
+        ("customer", "lead", "2026-01-01T00:00:00+00:00", "2026-04-01T00:00:00+00:00"),
+        ("subscriber", "customer", "2026-01-01T00:00:00+00:00", "2026-02-01T00:00:00+00:00"),
+    ]
+    answers = [await both(*case) for case in cases]
+    assert [value for value, _ in answers] == [oracle for _, oracle in answers]
+    # Leads entering from 01-15: "again" (back on 02-01, no customer after) and "later"
+    # (customer on 03-01): one of two.
+    assert answers[1][0] == "0.5"
+
+    response = await client.post(
+        f"/v1/contacts/{again['id']}/merge",
+        json={"source_id": merged["id"]},
+        headers=workspace.headers,
+    )
+    assert response.status_code == 200, response.text
+    await assert_rollups_match(connection, workspace)
+    answers = [await both(*case) for case in cases]
+    assert [value for value, _ in answers] == [oracle for _, oracle in answers]
 
 
 async def test_a_range_cut_mid_day_reads_raw_rows_at_either_end(

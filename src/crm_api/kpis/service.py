@@ -649,15 +649,14 @@ async def lifecycle_conversion(
     start, end = params.range
     value = await session.scalar(
         text(
-            "WITH entered AS (SELECT l.contact_id, min(l.changed_at) AS at"
+            # A contact's first entry into from_stage in the range is the one whose previous
+            # entry is earlier or none; it converted when to_stage is its own stage or one the
+            # contact entered at or after it (migration 0028 keeps both on every change).
+            "SELECT count(*) FILTER (WHERE l.to_stage = :to_stage"
+            " OR :to_stage = ANY(l.reached_after))::numeric / NULLIF(count(*), 0)"
             " FROM contact_lifecycle_changes l WHERE l.workspace_id = :workspace_id"
             " AND l.to_stage = :from_stage AND l.changed_at >= :start AND l.changed_at < :end"
-            " GROUP BY l.contact_id),"
-            " reached AS (SELECT c.contact_id, max(c.changed_at) AS at"
-            " FROM contact_lifecycle_changes c WHERE c.workspace_id = :workspace_id"
-            " AND c.to_stage = :to_stage GROUP BY c.contact_id)"
-            " SELECT count(r.contact_id) FILTER (WHERE r.at >= e.at)::numeric"
-            " / NULLIF(count(*), 0) FROM entered e LEFT JOIN reached r USING (contact_id)"
+            " AND (l.previous_entry_at IS NULL OR l.previous_entry_at < :start)"
         ),
         {
             "workspace_id": principal.workspace_id,

@@ -118,6 +118,10 @@ class LifecycleChange(WorkspaceScoped, Base):
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     actor_type: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[uuid.UUID | None]
+    # Kept by triggers (migration 0028) for lifecycle conversion: the contact's previous entry
+    # into this stage, and the stages it entered at or after this change.
+    previous_entry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reached_after: Mapped[list[str]] = mapped_column(ARRAY(String(32)), server_default="{}")
 
     __table_args__ = (
         ForeignKeyConstraint(
@@ -133,7 +137,13 @@ class LifecycleChange(WorkspaceScoped, Base):
             "changed_at",
             "id",
         ),
-        Index("ix_contact_lifecycle_changes_to_stage", "workspace_id", "to_stage", "changed_at"),
+        Index(
+            "ix_contact_lifecycle_changes_to_stage",
+            "workspace_id",
+            "to_stage",
+            "changed_at",
+            postgresql_include=["previous_entry_at", "reached_after"],
+        ),
     )
 
 
