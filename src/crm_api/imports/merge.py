@@ -23,21 +23,25 @@ from .prepare import Counts, Prepared
 from .recorded import Written, record
 from .resources import Resource
 
-_STAGE_EXTRA = ("row_number", "sent", "key_hash", "create_problem")
+# The ids of what the record's write will record (see recorded): made here, in the thread that
+# prepares the next chunk, which has time to spare, rather than by the database, which has not.
+_RECORDED_IDS = ("event_id", "audit_id", "history_id")
+_STAGE_EXTRA = ("row_number", "sent", "key_hash", "create_problem", *_RECORDED_IDS)
 
 
 def _staging_sql(resource: Resource) -> str:
     columns = ", ".join(resource.columns)
     links = "".join(f", ADD COLUMN {link.field} text" for link in resource.links)
+    ids = "".join(f", ADD COLUMN {name} uuid" for name in _RECORDED_IDS)
     return (
         f"CREATE TEMP TABLE import_stage ON COMMIT DROP AS "
         f"SELECT id, {columns} FROM {resource.table} WITH NO DATA;"
         "ALTER TABLE import_stage ADD COLUMN row_number integer, ADD COLUMN sent text[], "
         "ADD COLUMN key_hash bytea, ADD COLUMN create_problem text, "
         "ADD COLUMN existing_id uuid, ADD COLUMN existing_archived boolean, "
-        # Set by the write: the record was created or changed; and as it read before.
+        # Set by the write: the record was created or changed; and as it read before it.
         "ADD COLUMN written boolean, ADD COLUMN before jsonb"
-        f"{links}"
+        f"{ids}{links}"
     )
 
 
@@ -56,6 +60,7 @@ def staged_record(resource: Resource, prepared: Prepared) -> tuple[Any, ...]:
         prepared.sent,
         resource.key_hash(prepared.key),
         prepared.create_problem,
+        *(new_id() for _ in _RECORDED_IDS),
         *(prepared.links.get(link.field) for link in resource.links),
     )
 

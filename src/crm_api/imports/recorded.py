@@ -95,16 +95,16 @@ def _events_sql(resource: Resource) -> str:
     )
     return (
         f"WITH written AS MATERIALIZED (SELECT s.row_number, t.id, {resource.read_sql} AS data, "
-        "s.before "
+        "s.before, s.event_id, s.audit_id "
         f"FROM import_stage s JOIN {resource.table} t ON t.workspace_id = $1 "
         "AND t.id = coalesce(s.existing_id, s.id) WHERE s.written), "
-        "changes AS (SELECT row_number, id, data, before IS NULL AS created, "
+        "changes AS (SELECT row_number, id, event_id, audit_id, data, before IS NULL AS created, "
         "CASE WHEN before IS NOT NULL THEN (SELECT coalesce(jsonb_object_agg(b.key, b.value), "
         "'{}') FROM jsonb_each(before) b WHERE data -> b.key IS DISTINCT FROM b.value) END "
         "AS previous FROM written), "
-        f"events AS (INSERT INTO events ({_EVENT_COLUMNS}{_WHO}) SELECT $1, crm_uuid7(), "
+        f"events AS (INSERT INTO events ({_EVENT_COLUMNS}{_WHO}) SELECT $1, event_id, "
         f"{kind}, '{event}', id, data, previous, $3, $4, $2 FROM changes ORDER BY row_number) "
-        f"INSERT INTO audit_log ({_AUDIT_COLUMNS}{_WHO}) SELECT $1, crm_uuid7(), {kind}, "
+        f"INSERT INTO audit_log ({_AUDIT_COLUMNS}{_WHO}) SELECT $1, audit_id, {kind}, "
         f"'{event}', id, CASE WHEN created THEN jsonb_build_object({set_by_creation}) "
         f"ELSE {changed_by_update} END, $3, $4, $2 FROM changes ORDER BY row_number"
     )

@@ -184,7 +184,7 @@ async def _contacts_rescored(
 # The lifecycle history the conversion KPIs read: a row per creation and per stage change.
 _CONTACTS_LIFECYCLE_HISTORY = (
     "INSERT INTO contact_lifecycle_changes (workspace_id, id, contact_id, from_stage, to_stage, "
-    "changed_at, actor_type, actor_id) SELECT $1, crm_uuid7(), t.id, s.before ->> "
+    "changed_at, actor_type, actor_id) SELECT $1, s.history_id, t.id, s.before ->> "
     "'lifecycle_stage', t.lifecycle_stage, $2, $3, $4 FROM import_stage s JOIN contacts t "
     "ON t.workspace_id = $1 AND t.id = coalesce(s.existing_id, s.id) WHERE s.written "
     "AND t.lifecycle_stage IS DISTINCT FROM s.before ->> 'lifecycle_stage' ORDER BY s.row_number"
