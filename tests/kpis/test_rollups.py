@@ -53,10 +53,18 @@ RAW = {
         " lag(day) OVER (PARTITION BY contact_id, currency ORDER BY day),"
         " lead(day) OVER (PARTITION BY contact_id, currency ORDER BY day),"
         " lag(day) OVER (PARTITION BY contact_id ORDER BY day, currency),"
-        " lead(day) OVER (PARTITION BY contact_id ORDER BY day, currency)"
+        " lead(day) OVER (PARTITION BY contact_id ORDER BY day, currency),"
+        " (SELECT owner_id FROM contacts WHERE id = contact_id),"
+        " (SELECT lead_source FROM contacts WHERE id = contact_id)"
         " FROM (SELECT contact_id, (placed_at AT TIME ZONE 'UTC')::date AS day, currency,"
         " count(*) AS orders, sum(total) AS total FROM orders WHERE workspace_id = :ws"
         " AND status IN ('paid', 'fulfilled') GROUP BY 1, 2, 3) AS days"
+    ),
+    "buyer_source_days": (
+        "SELECT (o.placed_at AT TIME ZONE 'UTC')::date, o.currency, p.owner_id, p.lead_source,"
+        " count(*), sum(o.total) FROM orders o JOIN contacts p ON p.workspace_id = o.workspace_id"
+        " AND p.id = o.contact_id WHERE o.workspace_id = :ws"
+        " AND o.status IN ('paid', 'fulfilled') GROUP BY 1, 2, 3, 4"
     ),
     "lifecycle_chain": (
         "SELECT l.id, (SELECT max(p.changed_at) FROM contact_lifecycle_changes p"
@@ -99,7 +107,12 @@ KEPT = {
     ),
     "buyer_days": (
         "SELECT contact_id, day, currency, orders, total, previous_day, next_day,"
-        " previous_any_day, next_any_day FROM buyer_days WHERE workspace_id = :ws"
+        " previous_any_day, next_any_day, owner_id, lead_source FROM buyer_days"
+        " WHERE workspace_id = :ws"
+    ),
+    "buyer_source_days": (
+        "SELECT day, currency, owner_id, lead_source, orders, total FROM buyer_source_days"
+        " WHERE workspace_id = :ws AND orders <> 0"
     ),
     "lifecycle_chain": (
         "SELECT id, previous_entry_at, NULLIF(array_to_string(reached_after, ','), '')"
@@ -512,12 +525,15 @@ async def test_a_range_cut_mid_day_reads_raw_rows_at_either_end(
 
 
 async def test_rolled_and_raw_answers_agree_on_a_cut_range(
-    client: AsyncClient, workspace: Workspace
+    client: AsyncClient, connection: AsyncConnection, workspace: Workspace
 ) -> None:
-    """Average order value without a breakdown reads the rollups; with one, raw rows."""
+    """Average order value without a breakdown reads the daily rollups; by lead source or
+    owner, buyers' days (which follow the contact's changes); by industry, raw rows. Each
+    with raw rows for the partial days at either end."""
     euro = await make_product(client, workspace)
-    web = await make_contact(client, workspace, lead_source="web")
-    ads = await make_contact(client, workspace, lead_source="ads")
+    company = await make_company(client, workspace, industry="retail")
+    web = await make_contact(client, workspace, lead_source="web", company_id=company["id"])
+    ads = await make_contact(client, workspace, lead_source="ads", company_id=company["id"])
     for contact, when, quantity in (
         (web, "2026-01-05T06:00:00Z", 1),
         (web, "2026-01-05T18:00:00Z", 2),
@@ -529,20 +545,41 @@ async def test_rolled_and_raw_answers_agree_on_a_cut_range(
             client,
             workspace,
             contact_id=contact["id"],
+            company_id=company["id"],
             placed_at=when,
             status="paid",
             lines=[{"product_id": euro["id"], "quantity": quantity}],
         )
     query = "start=2026-01-05T12:00:00Z&end=2026-01-07T12:00:00Z&currency=EUR&interval=day"
     url = "/v1/kpis/customers/average-order-value"
-    rolled = (await client.get(f"{url}?{query}", headers=workspace.headers)).json()
-    raw = (
-        await client.get(f"{url}?{query}&group_by=lead_source", headers=workspace.headers)
-    ).json()
+
+    async def answer(group_by: str = "") -> Any:
+        more = f"&group_by={group_by}" if group_by else ""
+        response = await client.get(f"{url}?{query}{more}", headers=workspace.headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    rolled, by_source, raw = await answer(), await answer("lead_source"), await answer("industry")
     # 200, 400 and 800 EUR: 466.67 (money has its currency's decimal places).
-    assert rolled["value"] == raw["value"] == "466.67"
-    assert rolled["series"] == raw["series"]
+    assert rolled["value"] == by_source["value"] == raw["value"] == "466.67"
+    assert rolled["series"] == by_source["series"] == raw["series"]
     assert [point["value"] for point in rolled["series"]] == ["200.00", "400.00", "800.00"]
+    assert [(g["key"], g["value"], g["count"]) for g in by_source["groups"]] == [
+        ("ads", "600.00", 2),
+        ("web", "200.00", 1),
+    ]
+    owner = await make_member(client, workspace)
+    await _patch(client, workspace, f"/v1/contacts/{ads['id']}", {"lead_source": "partner"})
+    await _patch(client, workspace, f"/v1/contacts/{web['id']}", {"owner_id": owner["id"]})
+    await assert_rollups_match(connection, workspace)
+    assert [(g["key"], g["value"]) for g in (await answer("lead_source"))["groups"]] == [
+        ("partner", "600.00"),
+        ("web", "200.00"),
+    ]
+    assert [(g["key"], g["value"]) for g in (await answer("owner"))["groups"]] == [
+        (None, "600.00"),
+        (owner["id"], "200.00"),
+    ]
 
 
 async def test_deleting_a_workspace_takes_its_rollups(

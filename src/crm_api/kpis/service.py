@@ -43,6 +43,7 @@ class Measure:
     dimensions: dict[str, str] = field(default_factory=dict)
     count: str = "count(*)"  # the rows behind a value, as groups report it
     rolled: "Measure | None" = None  # the same answer from daily rollups, for its dimensions
+    rolled_by: "Measure | None" = None  # and for breakdowns the first lacks, where it has them
     # A sum over buyers' days (`b.total`, `b.orders`) per distinct buyer: answered from
     # `buyer_days` when the range is whole UTC days and there is no breakdown.
     per_buyer: str | None = None
@@ -126,9 +127,11 @@ async def evaluate(
     group_by = getattr(params, "group_by", None) if isinstance(params, Grouped) else None
     if measure.per_buyer and group_by is None and _at_midnight(start) and _at_midnight(end):
         return await _per_buyer(session, measure.per_buyer, params, values)
-    if measure.rolled and (group_by is None or group_by in measure.rolled.dimensions):
-        measure = measure.rolled
-        values.update(_day_binds(start, end))
+    for rolled in (measure.rolled, measure.rolled_by):
+        if rolled and (group_by is None or group_by in rolled.dimensions):
+            measure = rolled
+            values.update(_day_binds(start, end))
+            break
     interval = params.interval if measure.time else None
     dimension = measure.dimensions.get(group_by) if group_by else None
     expressions = []
@@ -523,6 +526,18 @@ LIFETIME_VALUE = Measure(
     per_buyer="b.total",
 )
 _PAID = "status IN ('paid', 'fulfilled')"
+# Whole days from the buyers' days summed per owner and lead source (the contact's now);
+# partial days at either end from raw orders.
+_BUYER_SALES = (
+    f"FROM (SELECT {AS_TIME} AS at, r.owner_id, r.lead_source, r.orders AS n, r.total"
+    " FROM buyer_source_days r WHERE r.workspace_id = :workspace_id"
+    f" AND r.currency = :currency AND r.orders > 0 AND {WHOLE_DAYS}"
+    " UNION ALL SELECT o.placed_at, p.owner_id, p.lead_source, 1, o.total FROM orders o"
+    " LEFT JOIN contacts p ON p.workspace_id = o.workspace_id AND p.id = o.contact_id"
+    f" WHERE o.workspace_id = :workspace_id AND o.{_PAID} AND o.currency = :currency"
+    f" AND {partial_days('o.placed_at')}) AS x"
+)
+_BUYER_DIMENSIONS = {"owner": "x.owner_id", "lead_source": "x.lead_source"}
 ORDER_VALUE = Measure(
     _SALES,
     "avg(o.total)",
@@ -537,6 +552,13 @@ ORDER_VALUE = Measure(
         f" AND {partial_days('o.placed_at')}) AS x",
         "sum(x.total) / NULLIF(sum(x.n), 0)",
         "x.at",
+        count="sum(x.n)",
+    ),
+    rolled_by=Measure(
+        _BUYER_SALES,
+        "sum(x.total) / NULLIF(sum(x.n), 0)",
+        "x.at",
+        _BUYER_DIMENSIONS,
         count="sum(x.n)",
     ),
 )

@@ -41,6 +41,7 @@ from crm_api.models.portal import (
 )
 from crm_api.models.rollup import (
     buyer_days,
+    buyer_source_days,
     deal_close_days,
     deal_stage_totals,
     order_days,
@@ -156,6 +157,7 @@ __all__ = [
     "WebhookEndpoint",
     "Workspace",
     "buyer_days",
+    "buyer_source_days",
     "deal_close_days",
     "deal_stage_totals",
     "order_days",
