@@ -1,0 +1,69 @@
+"""The KPI rollups under concurrent writers: orders of one buyer, changes of that buyer's
+owner and lead source, deal moves and lifecycle changes at once, each in its own committed
+request; afterwards every rollup equals the raw rows it sums."""
+
+import asyncio
+from typing import Any
+
+from fastapi import FastAPI
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.factories import (
+    make_contact,
+    make_deal,
+    make_member,
+    make_pipeline,
+    make_product,
+    new_workspace,
+)
+from tests.kpis.test_rollups import assert_rollups_match
+
+ROUNDS = 12
+
+
+async def test_rollups_hold_under_concurrent_writers(
+    committing_app: FastAPI, committing_client: AsyncClient, engine: AsyncEngine
+) -> None:
+    client = committing_client
+    workspace = await new_workspace(committing_app, "Rollup races")
+    headers = workspace.headers
+    euro = await make_product(client, workspace)
+    buyer = await make_contact(client, workspace, lead_source="web")
+    owners = [await make_member(client, workspace) for _ in range(2)]
+    pipeline = await make_pipeline(client, workspace)
+    stages = [stage["id"] for stage in pipeline["stages"]]
+    deal = await make_deal(client, workspace, pipeline_id=pipeline["id"], stage_id=stages[0])
+
+    async def order(n: int) -> Any:
+        return await client.post(
+            "/v1/orders",
+            json={
+                "contact_id": buyer["id"],
+                "status": "paid" if n % 3 else "placed",
+                "placed_at": f"2026-01-{1 + n % 5:02d}T10:00:00Z",
+                "lines": [{"product_id": euro["id"], "quantity": 1 + n % 2}],
+            },
+            headers=headers,
+        )
+
+    async def contact_change(n: int) -> Any:
+        body = {"lead_source": f"source-{n % 3}", "owner_id": owners[n % 2]["id"]}
+        body["lifecycle_stage"] = ("lead", "customer", "opportunity")[n % 3]
+        return await client.patch(f"/v1/contacts/{buyer['id']}", json=body, headers=headers)
+
+    async def deal_move(n: int) -> Any:
+        body = {
+            "stage_id": stages[n % len(stages)],
+            "amount": {"amount": f"{n}00", "currency": "EUR"},
+        }
+        return await client.patch(f"/v1/deals/{deal['id']}", json=body, headers=headers)
+
+    responses = await asyncio.gather(
+        *(call(n) for n in range(ROUNDS) for call in (order, contact_change, deal_move))
+    )
+    assert all(response.status_code in (200, 201) for response in responses), [
+        response.text for response in responses if response.status_code >= 300
+    ]
+    async with engine.connect() as connection:
+        await assert_rollups_match(connection, workspace)
