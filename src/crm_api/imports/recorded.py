@@ -23,7 +23,7 @@ from crm_api.core.events import SECRET_PARTS, audited_changes, changed_fields, i
 from crm_api.core.ids import new_id
 
 from .read_json import is_model, without_none
-from .resources import Resource
+from .resources import Resource, written_rows
 
 _EVENT_COLUMNS = "workspace_id, id, type, resource_type, resource_id, data, previous, "
 _AUDIT_COLUMNS = "workspace_id, id, action, record_type, record_id, changes, "
@@ -95,9 +95,7 @@ def _events_sql(resource: Resource) -> str:
     )
     return (
         f"WITH written AS MATERIALIZED (SELECT s.row_number, t.id, {resource.read_sql} AS data, "
-        "s.before, s.event_id, s.audit_id "
-        f"FROM import_stage s JOIN {resource.table} t ON t.workspace_id = $1 "
-        "AND t.id = coalesce(s.existing_id, s.id) WHERE s.written), "
+        f"s.before, s.event_id, s.audit_id FROM {written_rows(resource.table)}), "
         "changes AS (SELECT row_number, id, event_id, audit_id, data, before IS NULL AS created, "
         "CASE WHEN before IS NOT NULL THEN (SELECT coalesce(jsonb_object_agg(b.key, b.value), "
         "'{}') FROM jsonb_each(before) b WHERE data -> b.key IS DISTINCT FROM b.value) END "
