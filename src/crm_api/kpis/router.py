@@ -12,7 +12,8 @@ from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
 
-from . import service
+from . import customers, sales, support
+from .measure import Measure, evaluate, result, rounded
 from .schemas import (
     ConversionParams,
     DurationParams,
@@ -27,7 +28,6 @@ from .schemas import (
     VelocityParams,
     VolumeParams,
 )
-from .service import Measure, evaluate, result
 
 router = crm_router("/v1/kpis", "KPIs")
 Reader = Annotated[Principal, Depends(require(Scope.kpis_read))]
@@ -75,7 +75,7 @@ SIMPLE = (
         "sum(amount) of open deals (stage kind `open`, not archived) in `currency`, as of now; the"
         " time range does not apply.",
         SalesMoneyParams,
-        service.OPEN_VALUE,
+        sales.OPEN_VALUE,
     ),
     Simple(
         "/sales/weighted-pipeline-value",
@@ -84,7 +84,7 @@ SIMPLE = (
         "Probability-weighted pipeline value",
         "sum(amount x stage probability / 100) of open deals in `currency`, as of now.",
         SalesMoneyParams,
-        service.WEIGHTED_VALUE,
+        sales.WEIGHTED_VALUE,
     ),
     Simple(
         "/sales/win-rate",
@@ -93,7 +93,7 @@ SIMPLE = (
         "Win rate",
         "won / (won + lost), over deals closed (closed_at) in the range." + _RANGE,
         SalesParams,
-        service.WIN_RATE,
+        sales.WIN_RATE,
     ),
     Simple(
         "/sales/average-deal-size",
@@ -102,7 +102,7 @@ SIMPLE = (
         "Average deal size",
         "avg(amount) of deals won in the range, in `currency`." + _RANGE,
         SalesMoneyParams,
-        service.DEAL_SIZE,
+        sales.DEAL_SIZE,
     ),
     Simple(
         "/sales/sales-cycle",
@@ -111,7 +111,7 @@ SIMPLE = (
         "Average sales cycle length",
         "avg(closed_at - created_at) in days, of deals won in the range." + _RANGE,
         SalesParams,
-        service.SALES_CYCLE,
+        sales.SALES_CYCLE,
     ),
     Simple(
         "/customers/lifetime-value",
@@ -122,7 +122,7 @@ SIMPLE = (
         " in the range: revenue per purchasing customer (a wide range gives the lifetime)."
         + _RANGE,
         OrderMoneyParams,
-        service.LIFETIME_VALUE,
+        customers.LIFETIME_VALUE,
     ),
     Simple(
         "/customers/average-order-value",
@@ -131,7 +131,7 @@ SIMPLE = (
         "Average order value",
         "avg(total) of paid and fulfilled orders in `currency` placed in the range." + _RANGE,
         OrderMoneyParams,
-        service.ORDER_VALUE,
+        customers.ORDER_VALUE,
     ),
     Simple(
         "/customers/purchase-frequency",
@@ -141,7 +141,7 @@ SIMPLE = (
         "orders / distinct purchasing contacts, over paid and fulfilled orders in `currency` placed"
         " in the range." + _RANGE,
         OrderMoneyParams,
-        service.PURCHASE_FREQUENCY,
+        customers.PURCHASE_FREQUENCY,
     ),
     Simple(
         "/service/nps",
@@ -151,7 +151,7 @@ SIMPLE = (
         "100 x (promoters (9-10) - detractors (0-6)) / responses, over NPS responses in the range"
         " (-100 to 100)." + _RANGE,
         KpiParams,
-        service.NPS,
+        support.NPS,
         kind="nps",
     ),
     Simple(
@@ -161,7 +161,7 @@ SIMPLE = (
         "CSAT average",
         "avg(score) of CSAT ratings (1-5) given in the range." + _RANGE,
         KpiParams,
-        service.CSAT,
+        support.CSAT,
         kind="csat",
     ),
     Simple(
@@ -172,7 +172,7 @@ SIMPLE = (
         "The median (or `statistic=p90`) of first_responded_at - created_at in seconds, over"
         " tickets created in the range that have had a first reply." + _RANGE,
         DurationParams,
-        lambda params: service.first_response_time(params.statistic),
+        lambda params: support.first_response_time(params.statistic),
     ),
     Simple(
         "/service/resolution-time",
@@ -182,7 +182,7 @@ SIMPLE = (
         "The median (or `statistic=p90`) of solved_at - created_at in seconds, over tickets solved"
         " in the range (wall-clock time)." + _RANGE,
         DurationParams,
-        lambda params: service.resolution_time(params.statistic),
+        lambda params: support.resolution_time(params.statistic),
     ),
     Simple(
         "/service/sla-compliance",
@@ -192,7 +192,7 @@ SIMPLE = (
         "Of the tickets created in the range under an SLA policy, the share with no target"
         " breached." + _RANGE,
         TicketParams,
-        service.SLA_COMPLIANCE,
+        support.SLA_COMPLIANCE,
     ),
     Simple(
         "/service/ticket-volume",
@@ -202,7 +202,7 @@ SIMPLE = (
         "count(*) of tickets created in the range; `group_by=channel` or `priority` breaks it"
         " down." + _RANGE,
         VolumeParams,
-        service.TICKET_VOLUME,
+        support.TICKET_VOLUME,
     ),
     Simple(
         "/service/negative-sentiment-share",
@@ -212,7 +212,7 @@ SIMPLE = (
         "Of the inbound interactions in the range with a sentiment score, the share scoring -0.05"
         " or lower (VADER's threshold for negative)." + _RANGE,
         KpiParams,
-        service.NEGATIVE_SENTIMENT,
+        support.NEGATIVE_SENTIMENT,
     ),
 )
 
@@ -260,7 +260,7 @@ async def kpi_pipeline_velocity(
     params: Annotated[VelocityParams, Depends(list_params(VelocityParams))],
     session: SessionDep,
 ) -> KpiResult:
-    value = await service.pipeline_velocity(session, principal, params, params.currency)
+    value = await sales.pipeline_velocity(session, principal, params, params.currency)
     return result(
         "pipeline_velocity", "money_per_day", params, (value, None, None), params.currency
     )
@@ -279,7 +279,7 @@ async def kpi_funnel(
     params: Annotated[FunnelParams, Depends(list_params(FunnelParams))],
     session: SessionDep,
 ) -> KpiResult:
-    return await service.funnel(session, principal, params)
+    return await sales.funnel(session, principal, params)
 
 
 @_route(
@@ -294,7 +294,7 @@ async def kpi_forecast(
     params: Annotated[ForecastParams, Depends(list_params(ForecastParams))],
     session: SessionDep,
 ) -> KpiResult:
-    return await service.forecast(session, principal, params)
+    return await sales.forecast(session, principal, params)
 
 
 # --- Customers ---------------------------------------------------------------------------------
@@ -312,7 +312,7 @@ async def kpi_lifecycle_conversion(
     params: Annotated[ConversionParams, Depends(list_params(ConversionParams))],
     session: SessionDep,
 ) -> KpiResult:
-    value = await service.lifecycle_conversion(session, principal, params)
+    value = await customers.lifecycle_conversion(session, principal, params)
     return result("lifecycle_conversion", "ratio", params, (value, None, None))
 
 
@@ -328,7 +328,7 @@ async def kpi_repeat_purchase_rate(
     params: Annotated[KpiParams, Depends(list_params(KpiParams))],
     session: SessionDep,
 ) -> KpiResult:
-    value = await service.repeat_purchase_rate(session, principal, params)
+    value = await customers.repeat_purchase_rate(session, principal, params)
     return result("repeat_purchase_rate", "ratio", params, (value, None, None))
 
 
@@ -348,7 +348,7 @@ async def kpi_churn_rate(
     session: SessionDep,
     request: Request,
 ) -> KpiResult:
-    value = await service.churn_rate(session, principal, params, request.app.state.settings)
+    value = await customers.churn_rate(session, principal, params, request.app.state.settings)
     return result("churn_rate", "ratio", params, (value, None, None))
 
 
@@ -364,8 +364,8 @@ async def kpi_retention_rate(
     session: SessionDep,
     request: Request,
 ) -> KpiResult:
-    churn = await service.churn_rate(session, principal, params, request.app.state.settings)
-    value = None if churn is None else service.rounded(1 - churn)
+    churn = await customers.churn_rate(session, principal, params, request.app.state.settings)
+    value = None if churn is None else rounded(1 - churn)
     return result("retention_rate", "ratio", params, (value, None, None))
 
 
@@ -382,7 +382,7 @@ async def kpi_active_customers(
     session: SessionDep,
     request: Request,
 ) -> KpiResult:
-    value = await service.active_customers(session, principal, params, request.app.state.settings)
+    value = await customers.active_customers(session, principal, params, request.app.state.settings)
     return result("active_customers", "count", params, (value, None, None))
 
 
