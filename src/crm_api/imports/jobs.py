@@ -28,7 +28,8 @@ from crm_api.models.base import utcnow
 from . import sources
 from .merge import load_chunk, staged_record
 from .prepare import Counts, prepare
-from .resources import RESOURCES, Resource
+from .resource import Resource
+from .resources import RESOURCES
 from .schemas import ImportJobRead
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from crm_api.models.base import utcnow
 
 from .prepare import Counts, Prepared
 from .recorded import Written, record
-from .resources import Resource
+from .resource import Resource
 
 # The ids of what the record's write will record (see recorded): made here, in the thread that
 # prepares the next chunk, which has time to spare, rather than by the database, which has not.

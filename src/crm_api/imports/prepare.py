@@ -14,7 +14,7 @@ from crm_api.custom_fields.values import checked_values, value_from_text
 from crm_api.models import CustomFieldDefinition
 
 from . import sources
-from .resources import LinkProblem, Resource
+from .resource import LinkProblem, Resource
 
 
 @dataclass(slots=True)

@@ -23,7 +23,7 @@ from crm_api.core.events import SECRET_PARTS, audited_changes, changed_fields, i
 from crm_api.core.ids import new_id
 
 from .read_json import is_model, without_none
-from .resources import Resource, written_rows
+from .resource import Resource, written_rows
 
 _EVENT_COLUMNS = "workspace_id, id, type, resource_type, resource_id, data, previous, "
 _AUDIT_COLUMNS = "workspace_id, id, action, record_type, record_id, changes, "
