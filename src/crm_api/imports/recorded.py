@@ -52,6 +52,7 @@ async def record(
     if resource.before_read is not None:
         more += await resource.before_read(session, raw, principal, written.created, before, {})
     if resource.read_sql is not None:
+        assert not more, "a resource recorded in SQL records no events besides its writes'"
         who = (principal.workspace_id, now, principal.actor_type, principal.actor_id)
         await raw.execute(_events_sql(resource), *who)
         if resource.history_sql is not None:
