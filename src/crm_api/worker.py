@@ -1,6 +1,7 @@
 """The background worker: import jobs, webhook deliveries, the email outbox, SLA breaches that
 time alone causes, RFM scores of workspaces whose orders changed, lead scores as interactions age,
-and retention (events past `CRM_EVENT_RETENTION_DAYS`, expired Idempotency-Key records).
+the KPI rollups' compaction, and retention (events past `CRM_EVENT_RETENTION_DAYS`, expired
+Idempotency-Key records).
 
 `crm-api worker` runs it on its own; `crm-api serve` runs one in-process unless
 `CRM_RUN_WORKER=false`. Any number may run side by side: every job claims its rows with
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from crm_api.core.config import Settings
 from crm_api.emails.outbox import send_due
 from crm_api.imports.jobs import run_imports
+from crm_api.kpis.compaction import compact_rollups
 from crm_api.lead_scoring.service import rescore_all
 from crm_api.models import Event, IdempotencyKey
 from crm_api.models.base import utcnow
@@ -107,6 +109,7 @@ async def _run_rounds(sessionmaker: async_sessionmaker[AsyncSession], settings: 
                     while await sweep_sla_breaches(sessionmaker) > 0:
                         pass
                     await recompute_stale(sessionmaker)
+                    await compact_rollups(sessionmaker)
                     last_sla = time.monotonic()
                 if time.monotonic() - last_maintenance >= MAINTENANCE_SECONDS:
                     await purge_expired(sessionmaker, settings)

@@ -168,6 +168,31 @@ async def test_the_funnel_counts_a_deal_once_per_stage_however_often_it_returns(
     assert await reached("2026-01-01") == [("Open", 2), ("Later", 2), ("Won", 1)]
 
 
+async def test_a_stage_change_recorded_out_of_time_order_counts_once(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    """Two API hosts' clocks apart: a change stamped before one already recorded. The entry
+    after it is re-pointed at it, so the funnel still counts the deal once per stage."""
+    pipeline = await make_pipeline(client, workspace)
+    open_, later = pipeline["stages"][0]["id"], pipeline["stages"][1]["id"]
+    with at("2026-01-01T00:00:00+00:00"):
+        deal = await make_deal(client, workspace, pipeline_id=pipeline["id"], stage_id=open_)
+    for when, stage in (
+        ("2026-01-10T12:00:00.005+00:00", later),  # host A
+        ("2026-01-10T12:00:00.003+00:00", open_),  # host B, 5 ms behind
+        ("2026-01-10T12:00:00.004+00:00", later),
+    ):
+        with at(when):
+            await _move(client, workspace, deal, stage)
+    query = f"start=2026-01-10&end=2026-01-11&pipeline_id={pipeline['id']}"
+    funnel = await _kpi(client, workspace, "sales/funnel", query)
+    assert [(group["key"], group["count"]) for group in funnel["groups"]] == [
+        ("Open", 1),
+        ("Later", 1),
+        ("Won", 0),
+    ]
+
+
 async def test_customer_kpis(client: AsyncClient, workspace: Workspace) -> None:
     """C1 (web) and C2 (ads) become leads on 01-02, C3 (ads) a subscriber; C1 becomes a
     customer on 01-10. Paid EUR orders: C1 100 on 01-10 and 300 on 02-10, C2 200 on 01-20; C3

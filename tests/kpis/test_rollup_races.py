@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_api.core.db import create_sessionmaker
+from crm_api.kpis.compaction import compact_rollups
 from tests.factories import (
     make_contact,
     make_deal,
@@ -65,5 +67,39 @@ async def test_rollups_hold_under_concurrent_writers(
     assert all(response.status_code in (200, 201) for response in responses), [
         response.text for response in responses if response.status_code >= 300
     ]
+    async with engine.connect() as connection:
+        await assert_rollups_match(connection, workspace)
+    # The worker's compaction leaves one row a key and the same figures.
+    assert await compact_rollups(create_sessionmaker(engine)) > 0
+    async with engine.connect() as connection:
+        await assert_rollups_match(connection, workspace)
+
+
+async def test_deal_batches_in_opposite_stage_order_do_not_deadlock(
+    committing_app: FastAPI, committing_client: AsyncClient, engine: AsyncEngine
+) -> None:
+    """Each item of a batch is its own statement, so two batches placing deals in stages A then
+    B and B then A took the stages' rollup rows in opposite orders and deadlocked, while the
+    rollup triggers updated one row per key; they only insert steps now (migration 0032)."""
+    client = committing_client
+    workspace = await new_workspace(committing_app, "Deal batches")
+    pipeline = await make_pipeline(client, workspace)
+    first, second = (stage["id"] for stage in pipeline["stages"][:2])
+
+    async def batch(one: str, other: str) -> Any:
+        amount = {"amount": "10.00", "currency": "EUR"}
+        item = {"name": "d", "pipeline_id": pipeline["id"], "amount": amount}
+        items = [{**item, "stage_id": one}] * 5 + [{**item, "stage_id": other}] * 5
+        return await client.post(
+            "/v1/deals/batch",
+            json={"operation": "create", "items": items},
+            headers=workspace.headers,
+        )
+
+    for _ in range(8):
+        responses = await asyncio.gather(batch(first, second), batch(second, first))
+        assert [response.status_code for response in responses] == [200, 200], [
+            response.text for response in responses
+        ]
     async with engine.connect() as connection:
         await assert_rollups_match(connection, workspace)

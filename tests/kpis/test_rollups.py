@@ -12,6 +12,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crm_api.models.rollup import ROLLUP_TABLES, compaction
 from tests.factories import (
     Workspace,
     make_company,
@@ -88,43 +89,52 @@ RAW = {
         " GROUP BY 1, 2, 3, 4, 5"
     ),
 }
+
+
+def _summed(table: str, keys: str, values: str, count: str) -> str:
+    """A rollup's rows as readers see them: the steps of each key summed (migration 0032)."""
+    sums = ", ".join(f"sum({value})" for value in values.split(", "))
+    return (
+        f"SELECT {keys}, {sums} FROM {table} WHERE workspace_id = :ws"  # noqa: S608
+        f" GROUP BY {keys} HAVING sum({count}) <> 0"
+    )
+
+
 KEPT = {
-    "order_days": (
-        "SELECT day, currency, status, orders, total FROM order_days"
-        " WHERE workspace_id = :ws AND orders <> 0"
+    "order_days": _summed("order_days", "day, currency, status", "orders, total", "orders"),
+    "ticket_days": _summed(
+        "ticket_days",
+        "day, channel, priority, assignee_id",
+        "tickets, with_policy, breached",
+        "tickets",
     ),
-    "ticket_days": (
-        "SELECT day, channel, priority, assignee_id, tickets, with_policy, breached"
-        " FROM ticket_days WHERE workspace_id = :ws AND tickets <> 0"
+    "survey_days": _summed(
+        "survey_days", "day, kind", "responses, score_sum, promoters, detractors", "responses"
     ),
-    "survey_days": (
-        "SELECT day, kind, responses, score_sum, promoters, detractors FROM survey_days"
-        " WHERE workspace_id = :ws AND responses <> 0"
-    ),
-    "sentiment_days": (
-        "SELECT day, kind, scored, negative FROM sentiment_days"
-        " WHERE workspace_id = :ws AND scored <> 0"
-    ),
+    "sentiment_days": _summed("sentiment_days", "day, kind", "scored, negative", "scored"),
     "buyer_days": (
         "SELECT contact_id, day, currency, orders, total, previous_day, next_day,"
         " previous_any_day, next_any_day, owner_id, lead_source FROM buyer_days"
         " WHERE workspace_id = :ws"
     ),
-    "buyer_source_days": (
-        "SELECT day, currency, owner_id, lead_source, orders, total FROM buyer_source_days"
-        " WHERE workspace_id = :ws AND orders <> 0"
+    "buyer_source_days": _summed(
+        "buyer_source_days", "day, currency, owner_id, lead_source", "orders, total", "orders"
     ),
     "lifecycle_chain": (
         "SELECT id, previous_entry_at, NULLIF(array_to_string(reached_after, ','), '')"
         " FROM contact_lifecycle_changes WHERE workspace_id = :ws"
     ),
-    "deal_stage_totals": (
-        "SELECT stage_id, currency, owner_id, source, close_month, deals, amount"
-        " FROM deal_stage_totals WHERE workspace_id = :ws AND deals <> 0"
+    "deal_stage_totals": _summed(
+        "deal_stage_totals",
+        "stage_id, currency, owner_id, source, close_month",
+        "deals, amount",
+        "deals",
     ),
-    "deal_close_days": (
-        "SELECT day, stage_id, currency, owner_id, source, deals, amount, cycle_seconds"
-        " FROM deal_close_days WHERE workspace_id = :ws AND deals <> 0"
+    "deal_close_days": _summed(
+        "deal_close_days",
+        "day, stage_id, currency, owner_id, source",
+        "deals, amount, cycle_seconds",
+        "deals",
     ),
 }
 
@@ -280,6 +290,17 @@ async def test_deal_rollups_follow_every_change_of_a_deal(
     await assert_rollups_match(connection, workspace)
     assert await _rows(connection, KEPT["deal_close_days"], workspace)
     assert await _rows(connection, KEPT["deal_stage_totals"], workspace)
+
+    # Writers only add steps; compaction sums each key's into one row, figures unchanged.
+    repeated = text(
+        "SELECT count(*) - count(DISTINCT (stage_id, currency, owner_id, source, close_month))"
+        " FROM deal_stage_totals WHERE workspace_id = :ws"
+    )
+    assert await connection.scalar(repeated, {"ws": workspace.id}) > 0
+    for table in ROLLUP_TABLES:
+        await connection.execute(text(compaction(table)))
+    assert await connection.scalar(repeated, {"ws": workspace.id}) == 0
+    await assert_rollups_match(connection, workspace)
 
 
 async def test_deal_kpis_agree_with_raw_rows_on_cut_ranges(

@@ -39,7 +39,7 @@ _PAID = "status IN ('paid', 'fulfilled')"
 _BUYER_SALES = (
     f"FROM (SELECT {AS_TIME} AS at, r.owner_id, r.lead_source, r.orders AS n, r.total"
     " FROM buyer_source_days r WHERE r.workspace_id = :workspace_id"
-    f" AND r.currency = :currency AND r.orders > 0 AND {WHOLE_DAYS}"
+    f" AND r.currency = :currency AND {WHOLE_DAYS}"
     " UNION ALL SELECT o.placed_at, p.owner_id, p.lead_source, 1, o.total FROM orders o"
     " LEFT JOIN contacts p ON p.workspace_id = o.workspace_id AND p.id = o.contact_id"
     f" WHERE o.workspace_id = :workspace_id AND o.{_PAID} AND o.currency = :currency"
@@ -54,7 +54,7 @@ ORDER_VALUE = Measure(
     rolled=Measure(
         f"FROM (SELECT {AS_TIME} AS at, r.orders AS n, r.total FROM order_days r"
         f" WHERE r.workspace_id = :workspace_id AND r.{_PAID} AND r.currency = :currency"
-        f" AND r.orders > 0 AND {WHOLE_DAYS}"
+        f" AND {WHOLE_DAYS}"
         " UNION ALL SELECT o.placed_at, 1, o.total FROM orders o"
         f" WHERE o.workspace_id = :workspace_id AND o.{_PAID} AND o.currency = :currency"
         f" AND {partial_days('o.placed_at')}) AS x",

@@ -157,7 +157,7 @@ async def evaluate(
             total = (None if value is None else Decimal(value)) if exact else rounded(value)
         elif interval and not level & period_bit:
             by_period[period] = rounded(value)
-        else:
+        elif count:  # a rollup's steps can sum to nothing for a key: no group, as raw rows
             groups.append(KpiGroup(key=key, value=rounded(value), count=count))
     series = None
     if interval:

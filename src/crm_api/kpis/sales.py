@@ -32,7 +32,7 @@ _OPEN = _DEALS + " AND s.kind = 'open'"
 _STAGE = "JOIN pipeline_stages s ON s.workspace_id = :workspace_id AND s.id = {}.stage_id"
 _OPEN_TOTALS = (
     f"FROM deal_stage_totals r {_STAGE.format('r')}"
-    " WHERE r.workspace_id = :workspace_id AND r.deals > 0 AND s.kind = 'open'"
+    " WHERE r.workspace_id = :workspace_id AND s.kind = 'open'"
 )
 _OPEN_DIMENSIONS = {
     "owner": "r.owner_id::text",
@@ -42,7 +42,7 @@ _OPEN_DIMENSIONS = {
 _CLOSE_DAYS = (
     f"FROM (SELECT {AS_TIME} AS at, r.stage_id, r.currency, r.owner_id, r.source, r.deals AS n,"
     " r.amount, r.cycle_seconds FROM deal_close_days r WHERE r.workspace_id = :workspace_id"
-    f" AND r.deals > 0 AND {WHOLE_DAYS}"
+    f" AND {WHOLE_DAYS}"
     " UNION ALL SELECT d.closed_at, d.stage_id, d.currency, d.owner_id, d.source, 1,"
     " coalesce(d.amount, 0), extract(epoch FROM d.closed_at - d.created_at) FROM deals d"
     " WHERE d.workspace_id = :workspace_id AND d.archived_at IS NULL"
@@ -238,7 +238,9 @@ async def forecast(
         },
     )
     groups = [
-        KpiGroup(key=month, value=rounded(value), count=count) for month, value, count in rows
+        KpiGroup(key=month, value=rounded(value), count=count)
+        for month, value, count in rows
+        if count  # months whose rollup steps sum to no deal
     ]
     total = sum((group.value or Decimal(0) for group in groups), Decimal(0))
     return KpiResult(

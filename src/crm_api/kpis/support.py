@@ -15,7 +15,7 @@ _SURVEYS = (
 _SURVEY_DAYS = (
     f"FROM (SELECT {AS_TIME} AS at, r.responses AS n, r.score_sum, r.promoters, r.detractors"
     " FROM survey_days r WHERE r.workspace_id = :workspace_id AND r.kind = :kind"
-    f" AND r.responses > 0 AND {WHOLE_DAYS}"
+    f" AND {WHOLE_DAYS}"
     " UNION ALL SELECT s.responded_at, 1, s.score, (s.score >= 9)::int, (s.score <= 6)::int"
     " FROM survey_responses s WHERE s.workspace_id = :workspace_id AND s.kind = :kind"
     f" AND {partial_days('s.responded_at')}) AS x"
@@ -73,7 +73,7 @@ def resolution_time(statistic: str) -> Measure:
 _TICKET_DAYS = (
     f"FROM (SELECT {AS_TIME} AS at, r.channel, r.priority, r.assignee_id, r.tickets,"
     " r.with_policy, r.breached FROM ticket_days r WHERE r.workspace_id = :workspace_id"
-    f" AND r.tickets > 0 AND {WHOLE_DAYS}"
+    f" AND {WHOLE_DAYS}"
     " UNION ALL SELECT t.created_at, t.channel, t.priority, t.assignee_id, 1,"
     " (t.sla_policy_id IS NOT NULL)::int,"
     " (t.sla_policy_id IS NOT NULL AND t.sla_breached_at IS NOT NULL)::int"
@@ -91,7 +91,7 @@ SLA_COMPLIANCE = Measure(
     "t.created_at",
     _TICKET_DIMENSIONS,
     rolled=Measure(
-        _TICKET_DAYS + " WHERE x.with_policy > 0",
+        _TICKET_DAYS,
         "(sum(x.with_policy) - sum(x.breached))::numeric / NULLIF(sum(x.with_policy), 0)",
         "x.at",
         _TICKET_DAY_DIMENSIONS,
@@ -115,7 +115,7 @@ NEGATIVE_SENTIMENT = Measure(
     {"kind": "i.kind"},
     rolled=Measure(
         f"FROM (SELECT {AS_TIME} AS at, r.kind, r.scored AS n, r.negative FROM sentiment_days r"
-        f" WHERE r.workspace_id = :workspace_id AND r.scored > 0 AND {WHOLE_DAYS}"
+        f" WHERE r.workspace_id = :workspace_id AND {WHOLE_DAYS}"
         " UNION ALL SELECT i.occurred_at, i.kind, 1, (i.sentiment <= -0.05)::int"
         " FROM interactions i WHERE i.workspace_id = :workspace_id AND i.direction = 'inbound'"
         f" AND i.sentiment IS NOT NULL AND {partial_days('i.occurred_at')}) AS x",

@@ -112,6 +112,50 @@ $$
     def fill(self) -> str:
         return self.add(self.rows(self.source))
 
+    def deltas_function(self) -> str:
+        """The trigger function that only inserts: each statement adds rows of signed steps
+        (migration 0032), so no two writers wait on one rollup row; `compaction` sums them."""
+        keys = ", ".join(name for name, _ in self.keys)
+        values = ", ".join(name for name, _ in self.values)
+        insert = f"INSERT INTO {self.table} ({keys}, {values})"
+        changed = self.rows("new_rows") + " UNION ALL " + self.rows("old_rows", "-")
+        # A deleted workspace's rows go with it: no step for one that is gone.
+        return f"""
+CREATE OR REPLACE FUNCTION {self.table}_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    {insert} {self.grouped(self.rows("new_rows"))};
+  ELSIF TG_OP = 'UPDATE' THEN
+    {insert} {self.grouped(changed)};
+  ELSE
+    {insert} SELECT * FROM ({self.grouped(self.rows("old_rows", "-"))}) AS gone
+    WHERE EXISTS (SELECT 1 FROM workspaces w WHERE w.id = gone.workspace_id);
+  END IF;
+  RETURN NULL;
+END
+$$
+"""
+
+
+def compaction(table: Table) -> str:
+    """One statement summing a rollup's rows of the same key into one, dropping keys whose
+    sums are all zero. Readers sum rows by key, so they see the same figures before and after;
+    writers only insert, so they never wait on it."""
+    (index,) = (index for index in table.indexes if index.name == f"ix_{table.name}_key")
+    keys = [column.name for column in index.columns]
+    values = [column.name for column in table.columns if column.name not in keys]
+    same = " AND ".join(f"r.{key} IS NOT DISTINCT FROM c.{key}" for key in keys)
+    sums = ", ".join(f"sum({value})" for value in values)
+    kept = " OR ".join(f"sum({value}) <> 0" for value in values)
+    listed = ", ".join(keys)
+    return (
+        f"WITH crowded AS (SELECT {listed} FROM {table.name} GROUP BY {listed}"
+        " HAVING count(*) > 1),"
+        f" gone AS (DELETE FROM {table.name} AS r USING crowded AS c WHERE {same} RETURNING r.*)"
+        f" INSERT INTO {table.name} ({listed}, {', '.join(values)})"
+        f" SELECT {listed}, {sums} FROM gone GROUP BY {listed} HAVING {kept}"
+    )
+
 
 def _workspace() -> Column[object]:
     return Column("workspace_id", ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False)
@@ -130,7 +174,7 @@ order_days = Table(
     Column("status", String(16), nullable=False),
     _count("orders"),
     Column("total", Numeric, nullable=False, server_default="0"),
-    Index("uq_order_days", "workspace_id", "day", "currency", "status", unique=True),
+    Index("ix_order_days_key", "workspace_id", "day", "currency", "status"),
 )
 
 ticket_days = Table(
@@ -145,14 +189,12 @@ ticket_days = Table(
     _count("with_policy"),
     _count("breached"),
     Index(
-        "uq_ticket_days",
+        "ix_ticket_days_key",
         "workspace_id",
         "day",
         "channel",
         "priority",
         "assignee_id",
-        unique=True,
-        postgresql_nulls_not_distinct=True,
     ),
 )
 
@@ -166,7 +208,7 @@ survey_days = Table(
     _count("score_sum"),
     _count("promoters"),
     _count("detractors"),
-    Index("uq_survey_days", "workspace_id", "day", "kind", unique=True),
+    Index("ix_survey_days_key", "workspace_id", "day", "kind"),
 )
 
 sentiment_days = Table(
@@ -177,7 +219,7 @@ sentiment_days = Table(
     Column("kind", String(16), nullable=False),
     _count("scored"),
     _count("negative"),
-    Index("uq_sentiment_days", "workspace_id", "day", "kind", unique=True),
+    Index("ix_sentiment_days_key", "workspace_id", "day", "kind"),
 )
 
 # Open pipeline: every deal not archived, whatever its stage; the stage's kind, pipeline and
@@ -194,15 +236,13 @@ deal_stage_totals = Table(
     Column("amount", Numeric, nullable=False, server_default="0"),
     Column("close_month", Date, nullable=True),
     Index(
-        "uq_deal_stage_totals",
+        "ix_deal_stage_totals_key",
         "workspace_id",
         "stage_id",
         "currency",
         "owner_id",
         "source",
         "close_month",
-        unique=True,
-        postgresql_nulls_not_distinct=True,
     ),
 )
 
@@ -220,15 +260,13 @@ deal_close_days = Table(
     Column("amount", Numeric, nullable=False, server_default="0"),
     Column("cycle_seconds", Numeric, nullable=False, server_default="0"),
     Index(
-        "uq_deal_close_days",
+        "ix_deal_close_days_key",
         "workspace_id",
         "day",
         "stage_id",
         "currency",
         "owner_id",
         "source",
-        unique=True,
-        postgresql_nulls_not_distinct=True,
     ),
 )
 
@@ -280,13 +318,22 @@ buyer_source_days = Table(
     _count("orders"),
     Column("total", Numeric, nullable=False, server_default="0"),
     Index(
-        "uq_buyer_source_days",
+        "ix_buyer_source_days_key",
         "workspace_id",
         "day",
         "currency",
         "owner_id",
         "lead_source",
-        unique=True,
-        postgresql_nulls_not_distinct=True,
     ),
+)
+
+# Every rollup the triggers keep, for the worker's compaction.
+ROLLUP_TABLES = (
+    order_days,
+    ticket_days,
+    survey_days,
+    sentiment_days,
+    deal_stage_totals,
+    deal_close_days,
+    buyer_source_days,
 )
