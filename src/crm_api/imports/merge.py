@@ -153,13 +153,11 @@ async def _check(
             loc=[column],
         )
     if resource.key_sql is not None:
-        # A probe of the key's index a row: joined, the table was hashed whole for each chunk
-        # (70 against 32 ms a chunk at 100k contacts, and growing with the table).
         await raw.execute(
-            "UPDATE import_stage s SET (existing_id, existing_archived) = "
-            f"(SELECT t.id, t.archived_at IS NOT NULL FROM {resource.table} t "
+            f"UPDATE import_stage s SET existing_id = t.id, "
+            f"existing_archived = t.archived_at IS NOT NULL FROM {resource.table} t "
             f"WHERE t.workspace_id = $1 AND {resource.key_sql.format('t')} = "
-            f"{resource.key_sql.format('s')})",
+            f"{resource.key_sql.format('s')}",
             workspace_id,
         )
     if job.mode == "create":
