@@ -161,18 +161,23 @@ def write(path: Path, args: argparse.Namespace, results: list[tuple[str, dict[st
         "",
         "Profiled on 2026-11-27 (the loading backend's CPU per statement, read from /proc; "
         "cProfile of the preparation; 100k contacts, PostgreSQL 15, the same two cores, shared "
-        "with other work): per row the database spends about 165 us and Python about 100 us. "
+        "with other work): per row the database spends about 190 us and Python about 100 us. "
         "Before the events and audit entries were built in SQL, on the same machine the same "
-        "day: 2,022 rows/s (create) and 2,032 (upsert).",
+        "day: 2,022 rows/s (create) and 2,032 (upsert). Runs of the same code within the hour "
+        "moved by a fifth with what else the two cores ran (create 3,566 to 4,371 rows/s).",
         "",
         "Database (one backend: a chunk is one transaction), per row: the statement that writes "
-        "the events and audit entries from the staging table 78 us (the event's JSON built "
+        "the events and audit entries from the staging table about 95 us (the event's JSON built "
         "from the row about 20, the audit entry's field-by-field changes about 34, the two "
         "inserts with their 11 indexes, foreign keys and webhook fan-out trigger the rest); the "
-        "INSERT into `contacts` 48 (37 alone: heap, primary key, unique email and ON CONFLICT "
+        "INSERT into `contacts` 50 (37 alone: heap, primary key, unique email and ON CONFLICT "
         "14, the seven btree indexes 15, the three GIN indexes 8, the trigram one 4 of them); "
-        "the lifecycle history 27 (its indexes, two foreign key checks, the lifecycle chain "
-        "trigger); COPY into staging, the checks and the key lookup under 10 together. An "
+        "the lifecycle history 30 (its indexes, two foreign key checks, the lifecycle chain "
+        "trigger); the key lookup 11 and COPY into staging 4. The key lookup and the joins from "
+        "the staging table to the written records hash the whole table once a chunk (42-70 ms "
+        "at 100k contacts; 18-32 ms as index probes, which were tried and reverted: on a table "
+        "grown within the job, without fresh statistics, the planner scanned it once per "
+        "staged row). An "
         "upsert also compares each field with the record before: its events statement 75 us, "
         "the UPDATE 56, reading the records before 20 (at 20k).",
         "",
@@ -181,7 +186,7 @@ def write(path: Path, args: argparse.Namespace, results: list[tuple[str, dict[st
         "'s parsing of the part before the @ about 10; a domain and a phone number are checked "
         "once each per distinct value), the staging rows with their ids about 10.",
         "",
-        "So a load of one transaction at a time stops near 6,000 rows a second even if Python "
+        "So a load of one transaction at a time stops near 5,000 rows a second even if Python "
         "cost nothing; 10,000 needs the database's share under 100 us a row. What would move "
         "it: two chunks in flight on two connections, each still one transaction, the job row "
         "locked at its end so they commit in order (the database on both cores, which Python "
