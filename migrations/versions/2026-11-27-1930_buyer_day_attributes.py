@@ -15,14 +15,12 @@ Revises: 0028
 Create Date: 2026-11-27 19:30:00.000000
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 import sqlalchemy as sa
 from alembic import op
 
+from crm_api.core.migrations import earlier_revision
 from crm_api.models.rollup import Rollup
 
 revision: str = "0029"
@@ -31,18 +29,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _revision_0027() -> ModuleType:
-    """The buyer days' own migration, for the statements this one keeps as they were."""
-    path = Path(__file__).with_name("2026-11-27-1830_buyer_days.py")
-    spec = importlib.util.spec_from_file_location("buyer_days_0027", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_buyers = _revision_0027()
+_buyers = earlier_revision(__file__, "2026-11-27-1830_buyer_days.py")
 PAID = _buyers.PAID
 LOCK = (
     "PERFORM pg_advisory_xact_lock(hashtextextended('buyer-days:' || bucket, 0))"

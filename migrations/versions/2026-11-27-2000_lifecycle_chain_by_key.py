@@ -15,12 +15,11 @@ Revises: 0029
 Create Date: 2026-11-27 20:00:00.000000
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
+
+from crm_api.core.migrations import earlier_revision
 
 revision: str = "0030"
 down_revision: str | None = "0029"
@@ -28,18 +27,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _revision_0028() -> ModuleType:
-    """The chain's own migration: which statements touch which contacts, and its old body."""
-    path = Path(__file__).with_name("2026-11-27-1900_lifecycle_entry_chain.py")
-    spec = importlib.util.spec_from_file_location("lifecycle_chain_0028", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_chain = _revision_0028()
+_chain = earlier_revision(__file__, "2026-11-27-1900_lifecycle_entry_chain.py")
 
 # The rows of the touched contacts whose two columns differ from what their history says.
 CHANGED = """
@@ -67,25 +55,17 @@ CHANGED = """
 """
 
 
-def _function(operation: str) -> str:
-    touched = _chain.TOUCHED[operation]
-    return f"""
-CREATE OR REPLACE FUNCTION contact_lifecycle_chain_{operation.lower()}() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
+CHANGED_ARRAYS = """
   changed_workspaces uuid[];
   changed_ids uuid[];
   previous_entries timestamptz[];
   reached_stages text[];
-BEGIN
-  -- A statement trigger runs for its own update too: that one touches no contact.
-  PERFORM 1 FROM ({touched}) AS touched LIMIT 1;
-  IF NOT FOUND THEN
-    RETURN NULL;
-  END IF;
+"""
+# The changed rows (`changed`, a subquery) collected into those arrays, then updated by key.
+APPLY = """
   SELECT array_agg(workspace_id), array_agg(id), array_agg(previous), array_agg(reached)
   INTO changed_workspaces, changed_ids, previous_entries, reached_stages
-  FROM ({CHANGED.format(contacts=touched)}) AS changed;
+  FROM ({changed}) AS changed;
   IF changed_ids IS NOT NULL THEN
     UPDATE contact_lifecycle_changes AS c
     SET previous_entry_at = u.previous,
@@ -94,6 +74,23 @@ BEGIN
       AS u(workspace_id, id, previous, reached)
     WHERE c.workspace_id = u.workspace_id AND c.id = u.id;
   END IF;
+"""
+
+
+def _function(operation: str) -> str:
+    touched = _chain.TOUCHED[operation]
+    return f"""
+CREATE OR REPLACE FUNCTION contact_lifecycle_chain_{operation.lower()}() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+{CHANGED_ARRAYS}
+BEGIN
+  -- A statement trigger runs for its own update too: that one touches no contact.
+  PERFORM 1 FROM ({touched}) AS touched LIMIT 1;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  {APPLY.format(changed=CHANGED.format(contacts=touched))}
   RETURN NULL;
 END
 $$

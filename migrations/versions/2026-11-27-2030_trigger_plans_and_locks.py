@@ -22,12 +22,11 @@ Revises: 0030
 Create Date: 2026-11-27 20:30:00.000000
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
+
+from crm_api.core.migrations import earlier_revision
 
 revision: str = "0031"
 down_revision: str | None = "0030"
@@ -35,22 +34,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _revision(file: str) -> ModuleType:
-    """An earlier migration of these triggers, for what this one keeps or puts back."""
-    path = Path(__file__).with_name(file)
-    spec = importlib.util.spec_from_file_location(path.stem.replace("-", "_"), path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_deal_chain = _revision("2026-11-27-1810_stage_entry_chain.py")
-_buyers = _revision("2026-11-27-1830_buyer_days.py")
-_lifecycle = _revision("2026-11-27-1900_lifecycle_entry_chain.py")
-_attributes = _revision("2026-11-27-1930_buyer_day_attributes.py")
-_by_key = _revision("2026-11-27-2000_lifecycle_chain_by_key.py")
+_deal_chain = earlier_revision(__file__, "2026-11-27-1810_stage_entry_chain.py")
+_buyers = earlier_revision(__file__, "2026-11-27-1830_buyer_days.py")
+_lifecycle = earlier_revision(__file__, "2026-11-27-1900_lifecycle_entry_chain.py")
+_attributes = earlier_revision(__file__, "2026-11-27-1930_buyer_day_attributes.py")
+_by_key = earlier_revision(__file__, "2026-11-27-2000_lifecycle_chain_by_key.py")
 
 # The touched (workspace_id, contact_id) pairs, as arrays read by `unnest(...) AS touched`.
 TOUCHED = "unnest(touched_workspaces, touched_contacts) AS touched(workspace_id, contact_id)"
@@ -125,24 +113,10 @@ def _lifecycle_function(operation: str) -> str:
     return f"""
 CREATE OR REPLACE FUNCTION contact_lifecycle_chain_{operation.lower()}() RETURNS trigger
 LANGUAGE plpgsql AS $$
-{DECLARE}
-  changed_workspaces uuid[];
-  changed_ids uuid[];
-  previous_entries timestamptz[];
-  reached_stages text[];
+{DECLARE}{_by_key.CHANGED_ARRAYS}
 BEGIN
   {COLLECT.format(query=_literal(_lifecycle.TOUCHED[operation]))}
-  SELECT array_agg(workspace_id), array_agg(id), array_agg(previous), array_agg(reached)
-  INTO changed_workspaces, changed_ids, previous_entries, reached_stages
-  FROM ({changed}) AS changed;
-  IF changed_ids IS NOT NULL THEN
-    UPDATE contact_lifecycle_changes AS c
-    SET previous_entry_at = u.previous,
-        reached_after = string_to_array(u.reached, ',')::varchar(32)[]
-    FROM unnest(changed_workspaces, changed_ids, previous_entries, reached_stages)
-      AS u(workspace_id, id, previous, reached)
-    WHERE c.workspace_id = u.workspace_id AND c.id = u.id;
-  END IF;
+  {_by_key.APPLY.format(changed=changed)}
   RETURN NULL;
 END
 $$

@@ -13,14 +13,12 @@ Revises: 0031
 Create Date: 2026-11-27 21:00:00.000000
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
 from sqlalchemy import text
 
+from crm_api.core.migrations import earlier_revision
 from crm_api.models.rollup import ROLLUP_TABLES, Rollup, compaction
 
 revision: str = "0032"
@@ -29,21 +27,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _revision(file: str) -> ModuleType:
-    path = Path(__file__).with_name(file)
-    spec = importlib.util.spec_from_file_location(path.stem.replace("-", "_"), path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _declared() -> list[Rollup]:
     """The rollups as their migrations declared them."""
-    daily = _revision("2026-11-23-0109_kpi_rollups.py")
-    deals = _revision("2026-11-27-1730_deal_rollups.py")
-    attributes = _revision("2026-11-27-1930_buyer_day_attributes.py")
+    daily = earlier_revision(__file__, "2026-11-23-0109_kpi_rollups.py")
+    deals = earlier_revision(__file__, "2026-11-27-1730_deal_rollups.py")
+    attributes = earlier_revision(__file__, "2026-11-27-1930_buyer_day_attributes.py")
     return [*daily.ROLLUPS, *deals.ROLLUPS, attributes.SOURCE_DAYS]
 
 

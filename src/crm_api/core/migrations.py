@@ -1,6 +1,8 @@
 """Running the Alembic migrations from code (the CLI, the service start-up and the tests)."""
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 from alembic import command
 from alembic.config import Config
@@ -29,3 +31,15 @@ def alembic_config(database_url: str | URL) -> Config:
 
 def upgrade_to_head(database_url: str | URL) -> None:
     command.upgrade(alembic_config(database_url), "head")
+
+
+def earlier_revision(beside: str, file: str) -> ModuleType:
+    """Another migration in the folder of `beside` (a migration's __file__), loaded as a module:
+    for a later migration that keeps, or puts back, what an earlier one declared."""
+    path = Path(beside).with_name(file)
+    spec = importlib.util.spec_from_file_location(f"revision_{path.stem.replace('-', '_')}", path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
