@@ -152,17 +152,14 @@ def upgrade() -> None:
         postgresql_nulls_not_distinct=True,
     )
     for rollup in ROLLUPS:
-        op.execute(rollup.function())
-        for trigger in rollup.triggers():
-            op.execute(trigger)
-        op.execute(rollup.fill())
+        for statement in rollup.installation():
+            op.execute(statement)
 
 
 def downgrade() -> None:
     for rollup in ROLLUPS:
-        for operation in ("insert", "update", "delete"):
-            op.execute(f"DROP TRIGGER {rollup.table}_{operation} ON {rollup.source}")
-        op.execute(f"DROP FUNCTION {rollup.table}_keep()")
+        for statement in rollup.drop():
+            op.execute(statement)
     op.drop_index("uq_ticket_days", table_name="ticket_days", postgresql_nulls_not_distinct=True)
     op.drop_table("ticket_days")
     op.drop_index("uq_survey_days", table_name="survey_days")

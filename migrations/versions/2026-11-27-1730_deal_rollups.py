@@ -99,10 +99,8 @@ def upgrade() -> None:
         postgresql_nulls_not_distinct=True,
     )
     for rollup in ROLLUPS:
-        op.execute(rollup.function())
-        for trigger in rollup.triggers():
-            op.execute(trigger)
-        op.execute(rollup.fill())
+        for statement in rollup.installation():
+            op.execute(statement)
 
 
 def downgrade() -> None:

@@ -157,10 +157,8 @@ def upgrade() -> None:
         unique=True,
         postgresql_nulls_not_distinct=True,
     )
-    op.execute(SOURCE_DAYS.function())
-    for trigger in SOURCE_DAYS.triggers():
-        op.execute(trigger)
-    op.execute(SOURCE_DAYS.fill())
+    for statement in SOURCE_DAYS.installation():
+        op.execute(statement)
 
 
 def downgrade() -> None:

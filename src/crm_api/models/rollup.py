@@ -112,6 +112,10 @@ $$
     def fill(self) -> str:
         return self.add(self.rows(self.source))
 
+    def installation(self) -> list[str]:
+        """Its trigger function, its triggers, and its rows from what the source holds."""
+        return [self.function(), *self.triggers(), self.fill()]
+
     def deltas_function(self) -> str:
         """The trigger function that only inserts: each statement adds rows of signed steps
         (migration 0032), so no two writers wait on one rollup row; `compaction` sums them."""
