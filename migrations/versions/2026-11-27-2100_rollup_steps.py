@@ -16,7 +16,7 @@ Create Date: 2026-11-27 21:00:00.000000
 from collections.abc import Sequence
 
 from alembic import op
-from sqlalchemy import text
+from sqlalchemy import Table, text
 
 from crm_api.core.migrations import earlier_revision
 from crm_api.models.rollup import ROLLUP_TABLES, Rollup, compaction
@@ -35,9 +35,14 @@ def _declared() -> list[Rollup]:
     return [*daily.ROLLUPS, *deals.ROLLUPS, attributes.SOURCE_DAYS]
 
 
+def _table(rollup: Rollup) -> Table:
+    (table,) = (table for table in ROLLUP_TABLES if table.name == rollup.table)
+    return table
+
+
 def _keys(rollup: Rollup) -> list[str]:
     """The key columns in the order of the unique index they had (the workspace first)."""
-    (table,) = (table for table in ROLLUP_TABLES if table.name == rollup.table)
+    table = _table(rollup)
     (index,) = (index for index in table.indexes if index.name == f"ix_{table.name}_key")
     return [column.name for column in index.columns]
 
@@ -51,8 +56,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     connection = op.get_bind()
-    for table in ROLLUP_TABLES:
-        connection.execute(text(compaction(table)))
+    # Only the rollups this migration turned into steps: later ones are gone by now.
+    for rollup in _declared():
+        connection.execute(text(compaction(_table(rollup))))
     for rollup in _declared():
         op.drop_index(f"ix_{rollup.table}_key", table_name=rollup.table)
         op.create_index(

@@ -4,6 +4,7 @@ numbers worked out by hand in the comments; and another workspace's data never c
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import time_machine
@@ -308,10 +309,20 @@ async def test_service_kpis(client: AsyncClient, workspace: Workspace) -> None:
     )
     await ticket("2026-01-07T09:00:00+00:00", "2026-01-07T09:10:00+00:00", None, channel="chat")
 
-    frt = await _kpi(client, workspace, "service/first-response-time", JAN_FEB)
-    assert frt["value"] == "1800"  # median of 600, 1800, 3600
-    p90 = await _kpi(client, workspace, "service/first-response-time", f"{JAN_FEB}&statistic=p90")
+    # No whole UTC month in the range: exact.
+    january = "start=2026-01-01T00:00:00Z&end=2026-01-31T00:00:00Z"
+    frt = await _kpi(client, workspace, "service/first-response-time", january)
+    assert (frt["value"], frt["approximate"]) == ("1800", False)  # median of 600, 1800, 3600
+    p90 = await _kpi(client, workspace, "service/first-response-time", f"{january}&statistic=p90")
     assert p90["value"] == "3240"  # 1800 + 0.8 x (3600 - 1800)
+    # Whole months read the histograms: within 1%, and the answer says so.
+    for statistic, exact in (("median", 1800), ("p90", 3240)):
+        estimate = await _kpi(
+            client, workspace, "service/first-response-time", f"{JAN_FEB}&statistic={statistic}"
+        )
+        assert estimate["approximate"] is True
+        assert abs(Decimal(estimate["value"]) - exact) <= Decimal("0.01") * exact
+        assert Decimal(estimate["value"]) != exact  # really from the buckets
     resolution = await _kpi(client, workspace, "service/resolution-time", JAN_FEB)
     assert resolution["value"] == "50400"  # median of 14400 and 86400
     compliance = await _kpi(client, workspace, "service/sla-compliance", JAN_FEB)

@@ -1,5 +1,6 @@
 """The KPI rollups under concurrent writers: orders of one buyer, changes of that buyer's
-owner and lead source, deal moves and lifecycle changes at once, each in its own committed
+owner and lead source, deal moves, lifecycle changes, first replies to tickets and their
+priority changes at once, each in its own committed
 request; afterwards every rollup equals the raw rows it sums."""
 
 import asyncio
@@ -17,6 +18,7 @@ from tests.factories import (
     make_member,
     make_pipeline,
     make_product,
+    make_ticket,
     new_workspace,
 )
 from tests.kpis.test_rollups import assert_rollups_match
@@ -36,6 +38,10 @@ async def test_rollups_hold_under_concurrent_writers(
     pipeline = await make_pipeline(client, workspace)
     stages = [stage["id"] for stage in pipeline["stages"]]
     deal = await make_deal(client, workspace, pipeline_id=pipeline["id"], stage_id=stages[0])
+    agent = await make_member(client, workspace, role="agent")
+    tickets = [
+        await make_ticket(client, workspace, requester_id=buyer["id"]) for _ in range(ROUNDS)
+    ]
 
     async def order(n: int) -> Any:
         return await client.post(
@@ -61,9 +67,18 @@ async def test_rollups_hold_under_concurrent_writers(
         }
         return await client.patch(f"/v1/deals/{deal['id']}", json=body, headers=headers)
 
-    responses = await asyncio.gather(
-        *(call(n) for n in range(ROUNDS) for call in (order, contact_change, deal_move))
-    )
+    async def ticket_reply(n: int) -> Any:
+        reply = {"body": "On it.", "author_member_id": agent["id"]}
+        url = f"/v1/tickets/{tickets[n]['id']}"
+        return await client.post(f"{url}/messages", json=reply, headers=headers)
+
+    async def ticket_priority(n: int) -> Any:
+        url = f"/v1/tickets/{tickets[(n + 1) % ROUNDS]['id']}"
+        body = {"priority": ("urgent", "low", "high")[n % 3]}
+        return await client.patch(url, json=body, headers=headers)
+
+    calls = (order, contact_change, deal_move, ticket_reply, ticket_priority)
+    responses = await asyncio.gather(*(call(n) for n in range(ROUNDS) for call in calls))
     assert all(response.status_code in (200, 201) for response in responses), [
         response.text for response in responses if response.status_code >= 300
     ]

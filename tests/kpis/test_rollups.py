@@ -76,6 +76,15 @@ RAW = {
         " AND s.contact_id = l.contact_id AND s.changed_at >= l.changed_at AND s.id <> l.id)"
         " FROM contact_lifecycle_changes l WHERE l.workspace_id = :ws"
     ),
+    # The bucket as the smallest b with (101/99)^b >= d, in numeric arithmetic (the kept table
+    # uses log_bucket(), in doubles), offset by 2000 and mirrored below zero.
+    "ticket_response_months": (
+        "SELECT date_trunc('month', created_at AT TIME ZONE 'UTC')::date, channel, priority,"
+        " CASE WHEN d = 0 THEN 0 ELSE sign(d) * (2000 + ceil(log(101 / 99.0, abs(d)))) END,"
+        " count(*) FROM (SELECT *, extract(epoch FROM first_responded_at - created_at) AS d"
+        " FROM tickets WHERE workspace_id = :ws AND first_responded_at IS NOT NULL) AS t"
+        " GROUP BY 1, 2, 3, 4"
+    ),
     "deal_stage_totals": (
         "SELECT stage_id, currency, owner_id, source,"
         " date_trunc('month', expected_close_date)::date, count(*), coalesce(sum(amount), 0)"
@@ -123,6 +132,9 @@ KEPT = {
     "lifecycle_chain": (
         "SELECT id, previous_entry_at, NULLIF(array_to_string(reached_after, ','), '')"
         " FROM contact_lifecycle_changes WHERE workspace_id = :ws"
+    ),
+    "ticket_response_months": _summed(
+        "ticket_response_months", "month, channel, priority, bucket", "tickets", "tickets"
     ),
     "deal_stage_totals": _summed(
         "deal_stage_totals",
@@ -219,15 +231,26 @@ async def test_rollups_follow_creates_updates_and_deletes(
     assert (await client.get(f"/v1/tickets/{late['id']}", headers=workspace.headers)).json()["sla"][
         "first_response"
     ]["breached_at"]
+    with at("2026-01-05T09:00:00+00:00"):  # at the instant it was opened: zero seconds
+        for answered_at_once in (quick, gone):
+            response = await client.post(
+                f"/v1/tickets/{answered_at_once['id']}/messages",
+                json=reply,
+                headers=workspace.headers,
+            )
+            assert response.status_code == 201
+    await assert_rollups_match(connection, workspace)
     await _patch(client, workspace, f"/v1/tickets/{quick['id']}", {"assignee_id": agent["id"]})
     await _patch(client, workspace, f"/v1/tickets/{quick['id']}", {"priority": "urgent"})
+    current = await client.get(f"/v1/tickets/{gone['id']}", headers=workspace.headers)
     archived = await client.post(
         f"/v1/tickets/{gone['id']}/archive",
-        headers={**workspace.headers, "If-Match": f'"{gone["version"]}"'},
+        headers={**workspace.headers, "If-Match": current.headers["ETag"]},
     )
     assert archived.status_code == 200, archived.text
     await _delete(client, workspace, f"/v1/tickets/{gone['id']}")
     await assert_rollups_match(connection, workspace)
+    assert await _rows(connection, KEPT["ticket_response_months"], workspace)
 
     for score, when in ((10, "2026-01-05T08:00:00Z"), (3, "2026-01-05T09:00:00Z")):
         response = await client.post(
@@ -607,14 +630,23 @@ async def test_deleting_a_workspace_takes_its_rollups(
     client: AsyncClient, connection: AsyncConnection, workspace: Workspace
 ) -> None:
     await make_order(client, workspace)
-    await make_ticket(client, workspace)
+    ticket = await make_ticket(client, workspace)
+    agent = await make_member(client, workspace, role="agent")
+    response = await client.post(
+        f"/v1/tickets/{ticket['id']}/messages",
+        json={"body": "On it.", "author_member_id": agent["id"]},
+        headers=workspace.headers,
+    )
+    assert response.status_code == 201
     await make_interaction(client, workspace, body="Awful.")
+    assert await _rows(connection, KEPT["ticket_response_months"], workspace)
     await connection.execute(text("DELETE FROM workspaces WHERE id = :ws"), {"ws": workspace.id})
     left = await connection.scalar(
         text(
             "SELECT (SELECT count(*) FROM order_days WHERE workspace_id = :ws)"
             " + (SELECT count(*) FROM ticket_days WHERE workspace_id = :ws)"
             " + (SELECT count(*) FROM sentiment_days WHERE workspace_id = :ws)"
+            " + (SELECT count(*) FROM ticket_response_months WHERE workspace_id = :ws)"
         ),
         {"ws": workspace.id},
     )

@@ -9,12 +9,17 @@ Measures that add up by day also have a `rolled` form: whole UTC days come from 
 rollups (`models/rollup.py`, kept by triggers in each write's transaction) and only the partial
 days at either end of the range from raw rows, so a year costs a few hundred rollup rows.
 Distinct buyers come from the chained `buyer_days` (see `_per_buyer`).
+
+Percentiles do not add up by day. A measure with an `approximate` form reads log-bucket
+histograms kept per UTC month (`ticket_response_months`, migration 0034) for the whole months
+of the range and buckets raw rows for the rest; its answer is within 1% of the exact one and
+says it is approximate. Ranges without a whole month, and series by day or week, stay exact.
 """
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +43,10 @@ class Measure:
     # A sum over buyers' days (`b.total`, `b.orders`) per distinct buyer: answered from
     # `buyer_days` when the range is whole UTC days and there is no breakdown.
     per_buyer: str | None = None
+    # The same percentile from log-bucket histograms: `source` yields `x.bucket` and `x.n` (the
+    # rows in the bucket) for whole months [:first_month, :last_month) and raw rows for the
+    # rest, `value` is the fraction (0.5 for the median). See `_percentiles`.
+    approximate: "Measure | None" = None
 
     @property
     def is_sum(self) -> bool:
@@ -72,6 +81,35 @@ def day_binds(start: datetime, end: datetime) -> dict[str, Any]:
         "head_end": min(head_end, end),
         "tail_start": tail_start,
     }
+
+
+def month_binds(start: datetime, end: datetime) -> dict[str, Any] | None:
+    """Where the monthly histograms take over from raw rows, as `day_binds`; None when the
+    range holds no whole UTC month."""
+
+    def month_of(instant: datetime) -> datetime:
+        return instant.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+    head_end = month_of(start)
+    if head_end != start:
+        year, month = divmod(head_end.month, 12)
+        head_end = head_end.replace(year=head_end.year + year, month=month + 1)
+    tail_start = month_of(end)
+    if tail_start <= head_end:
+        return None
+    return {
+        "first_month": head_end.date(),
+        "last_month": tail_start.date(),
+        "head_end": head_end,
+        "tail_start": tail_start,
+    }
+
+
+class Answer(NamedTuple):
+    value: Decimal | None
+    series: list[KpiPoint] | None
+    groups: list[KpiGroup] | None
+    approximate: bool = False
 
 
 def rounded(value: Any) -> Decimal | None:
@@ -110,14 +148,24 @@ async def evaluate(
     binds: dict[str, Any] | None = None,
     *,
     exact: bool = False,
-) -> tuple[Decimal | None, list[KpiPoint] | None, list[KpiGroup] | None]:
+) -> Answer:
     """The measure's value (rounded to 4 places unless ``exact``), series and groups, from one
     scan of its rows: GROUPING SETS give the total, each period and each group together."""
     start, end = params.range
     values = {"workspace_id": principal.workspace_id, "start": start, "end": end, **(binds or {})}
     group_by = getattr(params, "group_by", None) if isinstance(params, Grouped) else None
     if measure.per_buyer and group_by is None and at_midnight(start) and at_midnight(end):
-        return await _per_buyer(session, measure.per_buyer, params, values)
+        return Answer(*await _per_buyer(session, measure.per_buyer, params, values))
+    histogram = measure.approximate
+    months = month_binds(start, end) if histogram else None
+    if (
+        histogram
+        and months
+        and params.interval in (None, "month")
+        and (group_by is None or group_by in histogram.dimensions)
+    ):
+        measure = histogram
+        values.update(months)
     for rolled in (measure.rolled, measure.rolled_by):
         if rolled and (group_by is None or group_by in rolled.dimensions):
             measure = rolled
@@ -139,14 +187,19 @@ async def evaluate(
     key_sql = expressions[-1] if dimension else "NULL"
     level_sql = f"GROUPING({', '.join(expressions)})" if expressions else "0"
     sets = ", ".join(["()", *(f"({expression})" for expression in expressions)])
-    rows = await session.execute(
-        text(
+    approximate = measure is histogram
+    if approximate:
+        sets = ", ".join(
+            ["(x.bucket)", *(f"({expression}, x.bucket)" for expression in expressions)]
+        )
+        statement = _percentiles(measure, period_sql, key_sql, level_sql, sets)
+    else:
+        statement = (
             f"SELECT {period_sql} AS period, {key_sql} AS key, {measure.value} AS value,"
             f" {measure.count} AS rows, {level_sql} AS level"
             f" {measure.source} GROUP BY GROUPING SETS ({sets})"
-        ),
-        values,
-    )
+        )
+    rows = await session.execute(text(statement), values)
     everything = (1 << len(expressions)) - 1  # GROUPING's bits when all are aggregated away
     period_bit = 1 << (len(expressions) - 1) if interval else 0
     total: Decimal | None = None
@@ -171,7 +224,28 @@ async def evaluate(
         total = Decimal(0) if total is None else total
         for point in series or ():
             point.value = Decimal(0) if point.value is None else point.value
-    return total, series, groups if dimension else None
+    return Answer(total, series, groups if dimension else None, approximate)
+
+
+def _percentiles(measure: Measure, period: str, key: str, level: str, sets: str) -> str:
+    """The percentile `measure.value` of each grouping from its buckets' counts, as
+    percentile_cont would give it from the values: the two ranks around fraction x (n - 1)
+    (0-based), each read as the middle of the bucket where the running count passes it, and
+    interpolated. Each middle is within 1% of the value it stands for, so the answer is too."""
+    rank = f"{measure.value} * (total - 1)"
+    return (
+        f"WITH buckets AS (SELECT {period} AS period, {key} AS key, {level} AS level, x.bucket,"
+        f" sum(x.n) AS n {measure.source} GROUP BY GROUPING SETS ({sets})),"
+        " running AS (SELECT *, sum(n) OVER (PARTITION BY level, period, key ORDER BY bucket)"
+        " AS passed, sum(n) OVER (PARTITION BY level, period, key) AS total FROM buckets"
+        " WHERE n <> 0)"  # a bucket's steps can sum to nothing
+        " SELECT period, key, low + (high - low) * (rank - floor(rank)) AS value, total AS rows,"
+        " level FROM (SELECT period, key, level, total, max(rank) AS rank,"
+        f" log_bucket_seconds(min(bucket) FILTER (WHERE passed > floor({rank}))) AS low,"
+        f" log_bucket_seconds(min(bucket) FILTER (WHERE passed > ceil({rank}))) AS high"
+        f" FROM (SELECT *, {rank} AS rank FROM running) AS ranked"
+        " GROUP BY period, key, level, total) AS percentiles"
+    )
 
 
 def at_midnight(instant: datetime) -> bool:
@@ -236,11 +310,11 @@ def result(
     kpi: str,
     unit: Any,
     params: KpiParams,
-    answer: tuple[Decimal | None, list[KpiPoint] | None, list[KpiGroup] | None],
+    answer: Answer | tuple[Decimal | None, list[KpiPoint] | None, list[KpiGroup] | None],
     currency: str | None = None,
 ) -> KpiResult:
     start, end = params.range
-    value, series, groups = answer
+    value, series, groups = answer[:3]
     return KpiResult(
         kpi=kpi,
         unit=unit,
@@ -250,4 +324,5 @@ def result(
         value=value,
         series=series,
         groups=groups,
+        approximate=isinstance(answer, Answer) and answer.approximate,
     )

@@ -144,6 +144,13 @@ class KpiResult(BaseModel):
     )
     series: list[KpiPoint] | None = None
     groups: list[KpiGroup] | None = None
+    approximate: bool = Field(
+        default=False,
+        description="True when `value`, `series` and `groups` are estimates: first-response "
+        "time over a range holding a whole UTC month, without a daily or weekly series or a "
+        "breakdown by assignee, reads percentiles from log-bucket histograms, each within 1% "
+        "of the exact figure. False: exact.",
+    )
 
     @model_validator(mode="after")
     def _money_in_minor_units(self) -> Self:
