@@ -1,8 +1,9 @@
 """Customer KPIs: orders per buyer, repeat buying, churn, retention and lifecycle
 conversion."""
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -125,11 +126,9 @@ async def active_customers(
     return rounded(value)
 
 
-_ACTIVE_AT = (
+_ACTIVE_IN = (
     "SELECT DISTINCT o.contact_id FROM orders o WHERE o.workspace_id = :workspace_id"
-    " AND o.status IN ('paid', 'fulfilled')"
-    " AND o.placed_at >= CAST({at} AS timestamptz) - make_interval(days => :days)"
-    " AND o.placed_at < {at}"
+    " AND o.status IN ('paid', 'fulfilled') AND o.placed_at >= {since} AND o.placed_at < {until}"
 )
 _CUSTOMER_AT = (
     "SELECT l.contact_id FROM contact_lifecycle_changes l"
@@ -139,6 +138,24 @@ _CUSTOMER_AT = (
     " AND later.contact_id = l.contact_id AND later.changed_at > l.changed_at"
     " AND later.changed_at < :start)"
 )
+# Customers at `start`: buyers with a paid day in A = [a_start, a_end); lost: none in
+# B = [b_start, b_end) (A starts first). Each buyer of A counts once, on its last day in A (the
+# one whose next day is after A, or none). It is lost when that day is before B and its next
+# day after B or none; when its next day falls between A and B (only when they do not meet),
+# it is lost unless it has a day in B, which its first day in B (previous day before B) shows.
+# So: counts over the two windows' rows of one index, and a semi-join of the buyers who came
+# back between them.
+_LOST_BUYERS = (
+    "WITH last_in_a AS (SELECT b.contact_id, b.day, b.next_any_day AS next FROM buyer_days b"
+    " WHERE b.workspace_id = :workspace_id AND b.day >= :a_start AND b.day < :a_end"
+    " AND (b.next_any_day IS NULL OR b.next_any_day >= :a_end))"
+    " SELECT (count(*) FILTER (WHERE day < :b_start AND (next IS NULL OR next >= :b_end))"
+    " + count(*) FILTER (WHERE next < :b_start) - (SELECT count(*) FROM buyer_days b"
+    " WHERE b.workspace_id = :workspace_id AND b.day >= :b_start AND b.day < :b_end"
+    " AND b.previous_any_day >= :a_end AND b.previous_any_day < :b_start AND b.contact_id IN"
+    " (SELECT contact_id FROM last_in_a WHERE next < :b_start)))::numeric"
+    " / NULLIF(count(*), 0) FROM last_in_a"
+)
 
 
 async def churn_rate(
@@ -146,14 +163,9 @@ async def churn_rate(
 ) -> Decimal | None:
     """Of the customers at the start, the share lost by the end (see the endpoint)."""
     start, end = params.range
-    if settings.churn_definition == "inactivity":
-        statement = (
-            f"WITH at_start AS ({_ACTIVE_AT.format(at=':start')}),"
-            f" at_end AS ({_ACTIVE_AT.format(at=':end')})"
-            " SELECT count(*) FILTER (WHERE s.contact_id NOT IN (SELECT contact_id FROM at_end))"
-            "::numeric / NULLIF(count(*), 0) FROM at_start s"
-        )
-    else:
+    window = timedelta(days=settings.churn_inactive_days)
+    values: dict[str, Any] = {"workspace_id": principal.workspace_id, "start": start, "end": end}
+    if settings.churn_definition == "marked":
         statement = (
             f"WITH at_start AS ({_CUSTOMER_AT})"
             " SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM contact_lifecycle_changes c"
@@ -161,16 +173,25 @@ async def churn_rate(
             " AND c.to_stage = 'churned' AND c.changed_at >= :start AND c.changed_at < :end))"
             "::numeric / NULLIF(count(*), 0) FROM at_start s"
         )
-    value = await session.scalar(
-        text(statement),
-        {
-            "workspace_id": principal.workspace_id,
-            "start": start,
-            "end": end,
-            "days": settings.churn_inactive_days,
-        },
-    )
-    return rounded(value)
+    elif at_midnight(start) and at_midnight(end):
+        # Whole UTC days: from the buyers' days (migration 0027), in one statement.
+        statement = _LOST_BUYERS
+        values |= {
+            "a_start": (start - window).astimezone(UTC).date(),
+            "a_end": start.astimezone(UTC).date(),
+            "b_start": (end - window).astimezone(UTC).date(),
+            "b_end": end.astimezone(UTC).date(),
+        }
+    else:
+        statement = (
+            f"WITH at_start AS ({_ACTIVE_IN.format(since=':a_start', until=':start')}),"
+            f" at_end AS ({_ACTIVE_IN.format(since=':b_start', until=':end')})"
+            " SELECT count(*) FILTER (WHERE s.contact_id NOT IN (SELECT contact_id FROM at_end))"
+            "::numeric / NULLIF(count(*), 0) FROM at_start s"
+        )
+        # Days of 24 hours, as UTC days are, whatever the session's time zone.
+        values |= {"a_start": start - window, "b_start": end - window}
+    return rounded(await session.scalar(text(statement), values))
 
 
 async def lifecycle_conversion(
