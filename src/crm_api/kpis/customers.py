@@ -143,18 +143,22 @@ _CUSTOMER_AT = (
 # one whose next day is after A, or none). It is lost when that day is before B and its next
 # day after B or none; when its next day falls between A and B (only when they do not meet),
 # it is lost unless it has a day in B, which its first day in B (previous day before B) shows.
-# So: counts over the two windows' rows of one index, and a semi-join of the buyers who came
-# back between them.
+# So: counts over the two windows' rows of one index, less the buyers whose last day in A and
+# first in B both point into the gap (a join of one row per buyer on each side; written as a
+# join of the table, not over a CTE, so PostgreSQL estimates both sides and hashes them: over
+# a CTE it probed the index once per returner, 70 ms for 20k of them).
+_IN_A = "b.workspace_id = :workspace_id AND b.day >= :a_start AND b.day < :a_end"
 _LOST_BUYERS = (
-    "WITH last_in_a AS (SELECT b.contact_id, b.day, b.next_any_day AS next FROM buyer_days b"
-    " WHERE b.workspace_id = :workspace_id AND b.day >= :a_start AND b.day < :a_end"
-    " AND (b.next_any_day IS NULL OR b.next_any_day >= :a_end))"
-    " SELECT (count(*) FILTER (WHERE day < :b_start AND (next IS NULL OR next >= :b_end))"
-    " + count(*) FILTER (WHERE next < :b_start) - (SELECT count(*) FROM buyer_days b"
-    " WHERE b.workspace_id = :workspace_id AND b.day >= :b_start AND b.day < :b_end"
-    " AND b.previous_any_day >= :a_end AND b.previous_any_day < :b_start AND b.contact_id IN"
-    " (SELECT contact_id FROM last_in_a WHERE next < :b_start)))::numeric"
-    " / NULLIF(count(*), 0) FROM last_in_a"
+    "SELECT (count(*) FILTER (WHERE b.day < :b_start"
+    " AND (b.next_any_day IS NULL OR b.next_any_day >= :b_end))"
+    " + count(*) FILTER (WHERE b.next_any_day < :b_start)"
+    " - (SELECT count(*) FROM buyer_days y JOIN buyer_days b"
+    " ON b.workspace_id = y.workspace_id AND b.contact_id = y.contact_id"
+    " WHERE y.workspace_id = :workspace_id AND y.day >= :b_start AND y.day < :b_end"
+    " AND y.previous_any_day >= :a_end AND y.previous_any_day < :b_start"
+    f" AND {_IN_A} AND b.next_any_day >= :a_end AND b.next_any_day < :b_start))::numeric"
+    f" / NULLIF(count(*), 0) FROM buyer_days b WHERE {_IN_A}"
+    " AND (b.next_any_day IS NULL OR b.next_any_day >= :a_end)"
 )
 
 
