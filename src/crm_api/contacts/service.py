@@ -3,7 +3,8 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, delete, false, func, select, update
+from asyncpg import Record
+from sqlalchemy import ColumnElement, Select, delete, false, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -261,7 +262,7 @@ def contact_ids_named(principal: Principal, q: str) -> Select[uuid.UUID]:
 
 async def list_contacts(
     session: AsyncSession, principal: Principal, params: ContactListParams
-) -> tuple[list[Row[Any]], str | None]:
+) -> tuple[list[Record], str | None]:
     sort = parse_sort(params.sort, repository.SORTABLE)
     conditions = _conditions(principal, params)
     conditions += await filter_conditions(

@@ -263,10 +263,7 @@ async def list_deals(
     )
     rows = await repository.list_deals(session, principal.workspace_id, conditions, params, sort)
     page, next_cursor = page_of(rows, sort, params)
-    contacts = await repository.contacts_of(
-        session, principal.workspace_id, [deal.id for deal in page]
-    )
-    return [DealRead.of(deal, contacts.get(deal.id, [])) for deal in page], next_cursor
+    return [DealRead.of_row(dict(row)) for row in page], next_cursor
 
 
 async def archive_deal(

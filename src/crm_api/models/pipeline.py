@@ -19,7 +19,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_api.models.base import Base, Timestamped, Versioned, WorkspaceScoped, utcnow
+from crm_api.models.base import (
+    TRIGRAM_INDEX_OPTIONS,
+    Base,
+    Timestamped,
+    Versioned,
+    WorkspaceScoped,
+    utcnow,
+)
 
 STAGE_KINDS = ("open", "won", "lost")
 
@@ -118,6 +125,7 @@ class Deal(WorkspaceScoped, Timestamped, Versioned, Base):
             "name",
             postgresql_using="gin",
             postgresql_ops={"name": "gin_trgm_ops"},
+            postgresql_with=TRIGRAM_INDEX_OPTIONS,
         ),
     )
 
