@@ -3,6 +3,7 @@ from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from asyncpg import Record
 from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -126,7 +127,7 @@ def company_ids_where(
 
 async def list_companies(
     session: AsyncSession, principal: Principal, params: CompanyListParams
-) -> tuple[list[Company], str | None]:
+) -> tuple[list[Record], str | None]:
     sort = parse_sort(params.sort, repository.SORTABLE)
     conditions = record_conditions(Company, params)
     conditions += await filter_conditions(
