@@ -85,7 +85,8 @@ async def upsert_company(
 
 
 def _sent(data: CompanyUpsert) -> dict[str, Any]:
-    return data.model_dump(include=data.model_fields_set)
+    """The fields sent, with an address's members as sent (a null removes one, as in PATCH)."""
+    return sent_values(data, _OBJECT_FIELDS)
 
 
 async def get_company(

@@ -197,6 +197,7 @@ async def _write(
 ) -> Written:
     """The INSERT of the new records, then (an upsert) the UPDATE of the matched ones."""
     names = ", ".join(resource.columns)
+    values = ", ".join(_created_value(resource, column) for column in resource.columns)
     on_conflict = (
         f"ON CONFLICT {resource.conflict_target} DO NOTHING" if resource.conflict_target else ""
     )
@@ -204,7 +205,7 @@ async def _write(
         row["id"]
         for row in await raw.fetch(
             f"WITH inserted AS (INSERT INTO {resource.table} (workspace_id, id, {names}, "
-            f"created_at, updated_at, version) SELECT $1, id, {names}, $2, $2, 1 "
+            f"created_at, updated_at, version) SELECT $1, id, {values}, $2, $2, 1 "
             f"FROM import_stage WHERE existing_id IS NULL ORDER BY row_number {on_conflict} "
             "RETURNING id) "
             "UPDATE import_stage s SET written = true FROM inserted WHERE s.id = inserted.id "
@@ -228,6 +229,14 @@ async def _write(
     if job.mode == "upsert":
         await _update_matched(session, raw, principal, resource, counts, written, now)
     return written
+
+
+def _created_value(resource: Resource, column: str) -> str:
+    """A column's value in a new record: an object keeps only its non-null members, as a
+    creation through the API stores it."""
+    if column in resource.merged:
+        return f"jsonb_strip_nulls({column})"
+    return column
 
 
 def _new_value(resource: Resource, column: str) -> str:
