@@ -18,7 +18,7 @@ from crm_api.core.records import apply_changes, read_owned, sent_values, split_m
 from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.models import Contact, Deal, DealContact, DealStageChange, PipelineStage
 from crm_api.models.base import utcnow
-from crm_api.pipelines import repository as pipelines
+from crm_api.pipelines import service as pipelines
 
 from . import repository
 from .schemas import (
@@ -39,22 +39,8 @@ async def _stage_for(
     pipeline_id: uuid.UUID | None,
     stage_id: uuid.UUID | None,
 ) -> PipelineStage:
-    """The stage a deal goes to: ``stage_id`` must belong to ``pipeline_id`` (422 otherwise)."""
-    workspace_id = principal.workspace_id
-    if pipeline_id is None:
-        first = await pipelines.first_pipeline(session, workspace_id)
-        if first is None:
-            raise invalid_field(["body", "pipeline_id"], "the workspace has no pipeline")
-        pipeline_id = first.id
-    elif await pipelines.get_pipeline(session, workspace_id, pipeline_id) is None:
-        raise invalid_field(["body", "pipeline_id"], "no such pipeline", "not_found")
-    if stage_id is None:
-        stages = await pipelines.stages_of(session, workspace_id, [pipeline_id])
-        return stages[0]
-    stage = await pipelines.get_stage(session, workspace_id, stage_id)
-    if stage is None or stage.pipeline_id != pipeline_id:
-        raise invalid_field(["body", "stage_id"], "not a stage of the deal's pipeline")
-    return stage
+    """The stage a deal goes to (see pipelines.service.entry_stage)."""
+    return await pipelines.entry_stage(session, principal.workspace_id, pipeline_id, stage_id)
 
 
 def _links(links: list[DealContactLink]) -> dict[uuid.UUID, str | None]:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from crm_api.core.auth import Principal
 from crm_api.core.config import Settings
 from crm_api.core.events import record_event
-from crm_api.custom_fields import repository as custom_fields
+from crm_api.custom_fields import service as custom_fields
 from crm_api.models import CustomFieldDefinition, ImportFile, ImportJob
 from crm_api.models.base import utcnow
 
