@@ -1,17 +1,30 @@
-"""Erasure's statements: each removes or anonymises one kind of record held about a person and
-returns the ids it touched (see erase.py for what is kept and why)."""
+"""What is held about a person: read for a subject access export (export.py), removed or
+anonymised for an erasure (erase.py; each statement returns the ids it touched)."""
 
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Uuid, any_, bindparam, cast, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Uuid,
+    any_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.models import (
     AuditEntry,
+    Contact,
     ContactConsent,
     ContactMerge,
     Deal,
@@ -30,6 +43,67 @@ from crm_api.models import (
 )
 
 ERASED = "[erased]"
+
+
+async def held(
+    session: AsyncSession,
+    contact: Contact,
+    model: Any,
+    person: Any,
+    time: Any,
+    *more: ColumnElement[bool],
+) -> Sequence[Any]:
+    """The model's rows about the person (`person` is the column naming them), oldest first."""
+    statement = (
+        select(model)
+        .where(model.workspace_id == contact.workspace_id, person == contact.id, *more)
+        .order_by(time, model.id)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def ticket_messages_of(
+    session: AsyncSession, contact: Contact, *, public_only: bool
+) -> Sequence[TicketMessage]:
+    """The messages of the tickets the person opened, oldest first."""
+    visible = [TicketMessage.visibility == "public"] if public_only else []
+    statement = (
+        select(TicketMessage)
+        .join(
+            Ticket,
+            (Ticket.workspace_id == TicketMessage.workspace_id)
+            & (Ticket.id == TicketMessage.ticket_id),
+        )
+        .where(
+            TicketMessage.workspace_id == contact.workspace_id,
+            Ticket.requester_id == contact.id,
+            *visible,
+        )
+        .order_by(TicketMessage.created_at, TicketMessage.id)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def deal_links_of(session: AsyncSession, contact: Contact) -> Sequence[Any]:
+    """(deal id, deal name, role) of each deal the person is linked to."""
+    statement = (
+        select(Deal.id, Deal.name, DealContact.role)
+        .join(
+            DealContact,
+            (DealContact.workspace_id == Deal.workspace_id) & (DealContact.deal_id == Deal.id),
+        )
+        .where(Deal.workspace_id == contact.workspace_id, DealContact.contact_id == contact.id)
+        .order_by(Deal.id)
+    )
+    return (await session.execute(statement)).all()
+
+
+async def portal_account_of(session: AsyncSession, contact: Contact) -> PortalUser | None:
+    return await session.scalar(
+        select(PortalUser).where(
+            PortalUser.workspace_id == contact.workspace_id, PortalUser.contact_id == contact.id
+        )
+    )
 
 
 def _ids(ids: Sequence[uuid.UUID]) -> Any:
