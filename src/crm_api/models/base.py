@@ -3,7 +3,7 @@
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, MetaData
+from sqlalchemy import DateTime, ForeignKey, ForeignKeyConstraint, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from crm_api.core.ids import new_id
@@ -55,3 +55,13 @@ class Versioned:
     """A counter bumped on every change; served as the ETag and checked against If-Match."""
 
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+def contact_fk(table: str) -> ForeignKeyConstraint:
+    """A row that belongs to a contact of its workspace, and goes with it."""
+    return ForeignKeyConstraint(
+        ["workspace_id", "contact_id"],
+        ["contacts.workspace_id", "contacts.id"],
+        name=f"fk_{table}_contact",
+        ondelete="CASCADE",
+    )
