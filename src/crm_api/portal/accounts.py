@@ -87,46 +87,8 @@ async def invite(
         raise Conflict("An archived contact cannot be invited; restore it first.")
     if not contact.email:
         raise invalid_field(["path", "contact_id"], "the contact has no email to invite")
-    user = await session.scalar(
-        select(PortalUser)
-        .where(
-            PortalUser.workspace_id == principal.workspace_id, PortalUser.contact_id == contact.id
-        )
-        .with_for_update()
-    )
     now = utcnow()
-    if user is None:
-        taken = await session.scalar(
-            select(PortalUser.id).where(
-                PortalUser.workspace_id == principal.workspace_id,
-                func.lower(PortalUser.email) == contact.email.lower(),
-            )
-        )
-        if taken is not None:
-            raise Conflict(
-                "Another portal account signs in with this email.", existing_id=str(taken)
-            )
-        user = PortalUser(
-            workspace_id=principal.workspace_id,
-            id=new_id(),
-            contact_id=contact.id,
-            email=contact.email.lower(),
-            status="invited",
-            preferences={},
-            invited_at=now,
-            created_at=now,
-            updated_at=now,
-            version=1,
-        )
-        session.add(user)
-        await session.flush()  # before its tokens: they refer to it
-    elif user.status == "active":
-        raise Conflict(
-            "The contact already has an active portal account.", existing_id=str(user.id)
-        )
-    else:
-        user.status, user.invited_at = "invited", now
-        touch(user)
+    user = await _invited_account(session, principal, contact, contact.email, now)
     await session.execute(
         update(PortalToken)
         .where(
@@ -138,6 +100,61 @@ async def invite(
     )
     expires_at = now + timedelta(hours=settings.portal_invitation_hours)
     token = _issue_email_token(session, user, "invitation", expires_at)
+    await _send_invitation(session, settings, user, token, expires_at)
+    record_event(
+        session, principal, "portal_user.invited", user.id, PortalUserRead.model_validate(user)
+    )
+    return user, expires_at
+
+
+async def _invited_account(
+    session: AsyncSession, principal: Principal, contact: Contact, email: str, now: datetime
+) -> PortalUser:
+    """The contact's account as invited: a new one (its email free among the workspace's
+    accounts), or a disabled or invited one invited again; an active one is a 409."""
+    user = await session.scalar(
+        select(PortalUser)
+        .where(
+            PortalUser.workspace_id == principal.workspace_id, PortalUser.contact_id == contact.id
+        )
+        .with_for_update()
+    )
+    if user is not None:
+        if user.status == "active":
+            raise Conflict(
+                "The contact already has an active portal account.", existing_id=str(user.id)
+            )
+        user.status, user.invited_at = "invited", now
+        touch(user)
+        return user
+    taken = await session.scalar(
+        select(PortalUser.id).where(
+            PortalUser.workspace_id == principal.workspace_id,
+            func.lower(PortalUser.email) == email.lower(),
+        )
+    )
+    if taken is not None:
+        raise Conflict("Another portal account signs in with this email.", existing_id=str(taken))
+    user = PortalUser(
+        workspace_id=principal.workspace_id,
+        id=new_id(),
+        contact_id=contact.id,
+        email=email.lower(),
+        status="invited",
+        preferences={},
+        invited_at=now,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    session.add(user)
+    await session.flush()  # before its tokens: they refer to it
+    return user
+
+
+async def _send_invitation(
+    session: AsyncSession, settings: Settings, user: PortalUser, token: str, expires_at: datetime
+) -> None:
     name = await session.scalar(select(Workspace.name).where(Workspace.id == user.workspace_id))
     queue_email(
         session,
@@ -148,10 +165,6 @@ async def invite(
         f" in with this link, valid until {expires_at:%Y-%m-%d %H:%M} UTC:\n\n"
         f"{settings.portal_base_url}/accept-invitation?token={quote(token)}\n",
     )
-    record_event(
-        session, principal, "portal_user.invited", user.id, PortalUserRead.model_validate(user)
-    )
-    return user, expires_at
 
 
 def _issue_email_token(
