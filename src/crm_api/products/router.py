@@ -4,13 +4,12 @@ from typing import Annotated
 from fastapi import Depends, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
-from crm_api.models import Product
 
 from . import service
 from .schemas import ProductCreate, ProductListParams, ProductRead, ProductUpdate
@@ -18,11 +17,6 @@ from .schemas import ProductCreate, ProductListParams, ProductRead, ProductUpdat
 router = crm_router("/v1/products", "Products")
 Reader = Annotated[Principal, Depends(require(Scope.orders_read))]
 Writer = Annotated[Principal, Depends(require(Scope.products_write))]
-
-
-def _served(product: Product, response: Response) -> ProductRead:
-    response.headers["ETag"] = etag(product.version)
-    return ProductRead.of(product)
 
 
 @router.post(
@@ -37,7 +31,7 @@ async def create_product(
 ) -> ProductRead:
     product = await service.create_product(session, principal, data)
     response.headers["Location"] = f"/v1/products/{product.id}"
-    return _served(product, response)
+    return ProductRead.of(product)
 
 
 @router.get("", summary="List products", openapi_extra=documented_params(ProductListParams))
@@ -51,10 +45,8 @@ async def list_products(
 
 
 @router.get("/{product_id:uuid}", summary="Get a product", responses=problem_responses(404))
-async def get_product(
-    product_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
-) -> ProductRead:
-    return _served(await service.get_product(session, principal, product_id), response)
+async def get_product(product_id: uuid.UUID, session: SessionDep, principal: Reader) -> ProductRead:
+    return ProductRead.of(await service.get_product(session, principal, product_id))
 
 
 @router.patch(
@@ -69,7 +61,6 @@ async def update_product(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> ProductRead:
     product = await service.update_product(session, principal, product_id, data, if_match)
-    return _served(product, response)
+    return ProductRead.of(product)

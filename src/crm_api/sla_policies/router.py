@@ -4,13 +4,12 @@ from typing import Annotated
 from fastapi import Depends, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
-from crm_api.models import SlaPolicy
 
 from . import service
 from .schemas import SlaPolicyCreate, SlaPolicyListParams, SlaPolicyRead, SlaPolicyUpdate
@@ -18,11 +17,6 @@ from .schemas import SlaPolicyCreate, SlaPolicyListParams, SlaPolicyRead, SlaPol
 router = crm_router("/v1/sla-policies", "SLA policies")
 Reader = Annotated[Principal, Depends(require(Scope.tickets_read))]
 Writer = Annotated[Principal, Depends(require(Scope.sla_policies_write))]
-
-
-def _served(policy: SlaPolicy, response: Response) -> SlaPolicyRead:
-    response.headers["ETag"] = etag(policy.version)
-    return SlaPolicyRead.model_validate(policy)
 
 
 @router.post(
@@ -37,7 +31,7 @@ async def create_sla_policy(
 ) -> SlaPolicyRead:
     policy = await service.create_policy(session, principal, data)
     response.headers["Location"] = f"/v1/sla-policies/{policy.id}"
-    return _served(policy, response)
+    return SlaPolicyRead.model_validate(policy)
 
 
 @router.get("", summary="List SLA policies", openapi_extra=documented_params(SlaPolicyListParams))
@@ -52,9 +46,9 @@ async def list_sla_policies(
 
 @router.get("/{sla_policy_id:uuid}", summary="Get an SLA policy", responses=problem_responses(404))
 async def get_sla_policy(
-    sla_policy_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
+    sla_policy_id: uuid.UUID, session: SessionDep, principal: Reader
 ) -> SlaPolicyRead:
-    return _served(await service.get_policy(session, principal, sla_policy_id), response)
+    return SlaPolicyRead.model_validate(await service.get_policy(session, principal, sla_policy_id))
 
 
 @router.patch(
@@ -69,10 +63,9 @@ async def update_sla_policy(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> SlaPolicyRead:
     policy = await service.update_policy(session, principal, sla_policy_id, data, if_match)
-    return _served(policy, response)
+    return SlaPolicyRead.model_validate(policy)
 
 
 @router.delete(
