@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
+from crm_api.api_keys.repository import load_stored_key
 from crm_api.api_keys.router import router as api_keys_router
 from crm_api.audit.router import router as audit_router
 from crm_api.companies.router import router as companies_router
@@ -183,6 +184,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
     )
     app.state.settings = settings
+    # How core.auth reads an API key it has not cached.
+    app.state.load_stored_key = load_stored_key
     # One request session holds one pool connection; those waiting for one queue here in order.
     app.state.session_turns = asyncio.Semaphore(settings.db_pool_size)
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_storage)

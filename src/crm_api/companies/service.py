@@ -7,9 +7,9 @@ from asyncpg import Record
 from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_api.cascade import update_each
 from crm_api.core.archive import change_archived, ensure_archived, ensure_live, purge
 from crm_api.core.auth import Principal
-from crm_api.core.cascade import update_each
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import Duplicate, NotFound
 from crm_api.core.events import record_event, record_update

@@ -8,11 +8,11 @@ from sqlalchemy import ColumnElement, Select, delete, false, func, select, updat
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_api.cascade import update_each
 from crm_api.companies.service import company_ids_where
 from crm_api.consents.service import consented_to
 from crm_api.core.archive import change_archived, ensure_archived, ensure_live, purge
 from crm_api.core.auth import Principal
-from crm_api.core.cascade import update_each
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.db import violated_constraint
 from crm_api.core.errors import Conflict, NotFound

@@ -3,8 +3,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_api.cascade import update_each
 from crm_api.core.auth import Principal
-from crm_api.core.cascade import update_each
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound, invalid_field
 from crm_api.core.events import record_event, record_update

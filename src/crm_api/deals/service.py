@@ -21,6 +21,7 @@ from crm_api.models.base import utcnow
 from crm_api.pipelines import service as pipelines
 
 from . import repository
+from .read import read_deal
 from .schemas import (
     DealContactLink,
     DealCreate,
@@ -79,11 +80,6 @@ def _enter_stage(
     deal.closed_at = None if stage.kind == "open" else now
     closing = [_STAGE_EVENTS[stage.kind]] if stage.kind in _STAGE_EVENTS else []
     return closing if first else ["deal.stage_changed", *closing]
-
-
-async def read_deal(session: AsyncSession, deal: Deal) -> DealRead:
-    contacts = await repository.contacts_of(session, deal.workspace_id, [deal.id])
-    return DealRead.of(deal, contacts.get(deal.id, []))
 
 
 async def _after_stage_events(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
 from crm_api.core.openapi_headers import LOCATION
 from crm_api.core.pagination import ListParams, Page
@@ -102,10 +102,9 @@ async def list_portal_users(
     responses=problem_responses(404),
 )
 async def get_portal_user(
-    portal_user_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
+    portal_user_id: uuid.UUID, session: SessionDep, principal: Reader
 ) -> PortalUserRead:
     user = await get_owned(session, PortalUser, principal, portal_user_id, "portal user")
-    response.headers["ETag"] = etag(user.version)
     return PortalUserRead.model_validate(user)
 
 
@@ -121,10 +120,8 @@ async def disable_portal_user(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> PortalUserRead:
     user = await accounts.disable(session, principal, portal_user_id, if_match)
-    response.headers["ETag"] = etag(user.version)
     return PortalUserRead.model_validate(user)
 
 
@@ -227,10 +224,8 @@ _WRITE_ERRORS = problem_responses(400, 413, 415)
 
 
 @portal_router.get("/me", summary="My contact record")
-async def get_me(me: CustomerDep, session: SessionDep, response: Response) -> MeRead:
-    answer = await customer.me(session, me)
-    response.headers["ETag"] = etag(answer.version)
-    return answer
+async def get_me(me: CustomerDep, session: SessionDep) -> MeRead:
+    return await customer.me(session, me)
 
 
 @portal_router.patch(
@@ -241,11 +236,9 @@ async def get_me(me: CustomerDep, session: SessionDep, response: Response) -> Me
     responses=problem_responses(400, 412, 413, 415, 428),
 )
 async def update_me(
-    data: MeUpdate, me: CustomerDep, session: SessionDep, if_match: IfMatchDep, response: Response
+    data: MeUpdate, me: CustomerDep, session: SessionDep, if_match: IfMatchDep
 ) -> MeRead:
-    answer = await customer.update_me(session, me, data, if_match)
-    response.headers["ETag"] = etag(answer.version)
-    return answer
+    return await customer.update_me(session, me, data, if_match)
 
 
 @portal_router.post(
