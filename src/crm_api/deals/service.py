@@ -18,7 +18,7 @@ from crm_api.core.records import apply_changes, read_owned, sent_values, split_m
 from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.models import Contact, Deal, DealContact, DealStageChange, PipelineStage
 from crm_api.models.base import utcnow
-from crm_api.pipelines import service as pipelines
+from crm_api.pipelines.stages import entry_stage
 
 from . import repository
 from .read import read_deal
@@ -40,8 +40,8 @@ async def _stage_for(
     pipeline_id: uuid.UUID | None,
     stage_id: uuid.UUID | None,
 ) -> PipelineStage:
-    """The stage a deal goes to (see pipelines.service.entry_stage)."""
-    return await pipelines.entry_stage(session, principal.workspace_id, pipeline_id, stage_id)
+    """The stage a deal goes to (see pipelines.stages.entry_stage)."""
+    return await entry_stage(session, principal.workspace_id, pipeline_id, stage_id)
 
 
 def _links(links: list[DealContactLink]) -> dict[uuid.UUID, str | None]:
