@@ -1,4 +1,4 @@
-"""Changes that reach many records at once (a purged company's references, a deleted custom
+"""Changes that reach many records at once (a deleted company's references, a deleted custom
 field's values), made record by record so that each gets its new version and its own
 `<resource>.updated` event, like any other change.
 

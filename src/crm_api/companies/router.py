@@ -108,7 +108,7 @@ async def restore_company(
 async def delete_company(
     company_id: uuid.UUID, session: SessionDep, principal: Writer, if_match: IfMatchDep
 ) -> None:
-    await service.purge_company(session, principal, company_id, if_match)
+    await service.delete_company(session, principal, company_id, if_match)
 
 
 @router.get(

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.cascade import update_each
-from crm_api.core.archive import change_archived, ensure_archived, ensure_live, purge
+from crm_api.core.archive import change_archived, delete_archived, ensure_archived, ensure_live
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import Duplicate, NotFound
@@ -207,7 +207,7 @@ async def archive_company(
     return company
 
 
-async def purge_company(
+async def delete_company(
     session: AsyncSession, principal: Principal, company_id: uuid.UUID, if_match: IfMatch
 ) -> None:
     """Delete an archived company for good. Its contacts, deals, tickets and activities stay,
@@ -229,7 +229,9 @@ async def purge_company(
         await update_each(
             session, principal, resource, model, model.company_id == company.id, unlink
         )
-    await purge(session, principal, company, if_match, resource="company", snapshot=CompanyRead.of)
+    await delete_archived(
+        session, principal, company, if_match, resource="company", snapshot=CompanyRead.of
+    )
 
 
 async def domains_of(

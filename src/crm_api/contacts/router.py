@@ -137,7 +137,7 @@ async def restore_contact(
 async def delete_contact(
     contact_id: uuid.UUID, session: SessionDep, principal: Writer, if_match: IfMatchDep
 ) -> None:
-    await service.purge_contact(session, principal, contact_id, if_match)
+    await service.delete_contact(session, principal, contact_id, if_match)
 
 
 @router.get(

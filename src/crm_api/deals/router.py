@@ -112,7 +112,7 @@ async def restore_deal(
 async def delete_deal(
     deal_id: uuid.UUID, session: SessionDep, principal: Writer, if_match: IfMatchDep
 ) -> None:
-    await service.purge_deal(session, principal, deal_id, if_match)
+    await service.delete_deal(session, principal, deal_id, if_match)
 
 
 @router.get(

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.companies.service import company_ids_where
 from crm_api.contacts.service import promote_to_customer
-from crm_api.core.archive import change_archived, ensure_live, purge
+from crm_api.core.archive import change_archived, delete_archived, ensure_live
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound, invalid_field
@@ -269,11 +269,11 @@ async def archive_deal(
     return await read_deal(session, deal)
 
 
-async def purge_deal(
+async def delete_deal(
     session: AsyncSession, principal: Principal, deal_id: uuid.UUID, if_match: IfMatch
 ) -> None:
     deal = await _deal(session, principal, deal_id, for_update=True)
-    await purge(
+    await delete_archived(
         session,
         principal,
         deal,

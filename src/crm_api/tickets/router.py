@@ -139,7 +139,7 @@ async def restore_ticket(
 async def delete_ticket(
     ticket_id: uuid.UUID, session: SessionDep, principal: Writer, if_match: IfMatchDep
 ) -> None:
-    await service.purge_ticket(session, principal, ticket_id, if_match)
+    await service.delete_ticket(session, principal, ticket_id, if_match)
 
 
 add_export_route(
