@@ -48,7 +48,9 @@ from crm_api.pipelines.router import router as pipelines_router
 from crm_api.portal.accounts import SignInLimits
 from crm_api.portal.auth import SECURITY_SCHEME as PORTAL_SECURITY_SCHEME
 from crm_api.portal.cors import PortalCORSMiddleware
-from crm_api.portal.router import portal_router, sign_in_router, staff_router
+from crm_api.portal.router import portal_router
+from crm_api.portal.sign_in_router import sign_in_router
+from crm_api.portal.staff_router import staff_router
 from crm_api.privacy.router import router as privacy_router
 from crm_api.products.router import router as products_router
 from crm_api.rfm.router import router as rfm_router
