@@ -3,6 +3,8 @@
 from typing import Any
 
 from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.factories import (
     Workspace,
@@ -71,3 +73,27 @@ async def test_q_finds_what_it_names_whatever_the_case_and_wildcards_match_thems
     assert await _found(client, workspace, "/v1/contacts", "100%_") == [marked["id"]]
     assert await _found(client, workspace, "/v1/contacts", "0%") == [marked["id"]]
     assert await _found(client, workspace, "/v1/contacts", "_sure/") == []
+
+
+async def test_every_search_index_keeps_a_short_pending_list(
+    client: AsyncClient, workspace: Workspace, connection: AsyncConnection
+) -> None:
+    """A search reads a trigram index's whole list of unmerged entries, so every one of them
+    keeps it at 64 kB: a busy day of writes must not slow every search down."""
+    options = dict(
+        (
+            await connection.execute(
+                text(
+                    "SELECT i.relname, coalesce(array_to_string(i.reloptions, ','), '')"
+                    " FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid"
+                    " JOIN pg_opclass o ON o.oid = ANY (x.indclass::oid[])"
+                    " WHERE o.opcname = 'gin_trgm_ops'"
+                )
+            )
+        ).all()
+    )
+    assert set(options) >= {"ix_contacts_search_text", "ix_companies_search_text", "ix_deals_name"}
+    assert set(options.values()) == {"gin_pending_list_limit=64"}, options
+    for n in range(30):
+        await make_contact(client, workspace, first_name=f"Pending{n}")
+    assert len(await _found(client, workspace, "/v1/contacts", "pending17")) == 1

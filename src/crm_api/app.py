@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
+from crm_api.api_keys.repository import load_stored_key
 from crm_api.api_keys.router import router as api_keys_router
 from crm_api.audit.router import router as audit_router
 from crm_api.companies.router import router as companies_router
@@ -47,7 +48,9 @@ from crm_api.pipelines.router import router as pipelines_router
 from crm_api.portal.accounts import SignInLimits
 from crm_api.portal.auth import SECURITY_SCHEME as PORTAL_SECURITY_SCHEME
 from crm_api.portal.cors import PortalCORSMiddleware
-from crm_api.portal.router import portal_router, sign_in_router, staff_router
+from crm_api.portal.router import portal_router
+from crm_api.portal.sign_in_router import sign_in_router
+from crm_api.portal.staff_router import staff_router
 from crm_api.privacy.router import router as privacy_router
 from crm_api.products.router import router as products_router
 from crm_api.rfm.router import router as rfm_router
@@ -183,6 +186,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
     )
     app.state.settings = settings
+    # How core.auth reads an API key it has not cached.
+    app.state.load_stored_key = load_stored_key
     # One request session holds one pool connection; those waiting for one queue here in order.
     app.state.session_turns = asyncio.Semaphore(settings.db_pool_size)
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_storage)

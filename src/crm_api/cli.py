@@ -281,6 +281,16 @@ def cmd_healthcheck(args: argparse.Namespace, settings: Settings) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crm-api", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_service_commands(commands)
+    _add_data_commands(commands)
+    return parser
+
+
+Commands = Any  # argparse's subparsers action: its type is private
+
+
+def _add_service_commands(commands: Commands) -> None:
+    """Running the service: serve, worker, migrate, healthcheck."""
     serve = commands.add_parser("serve", help="migrate, then serve the API")
     serve.add_argument("--host", help="default: CRM_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, help="default: CRM_PORT or 8000")
@@ -303,6 +313,10 @@ def _parser() -> argparse.ArgumentParser:
     health.add_argument("--ready", action="store_true", help="probe /readyz (the database too)")
     health.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
     health.set_defaults(handler=cmd_healthcheck)
+
+
+def _add_data_commands(commands: Commands) -> None:
+    """Working with a workspace's data: create-workspace, export, import, openapi."""
     workspace = commands.add_parser(
         "create-workspace", help="create a workspace and print its first admin API key"
     )
@@ -345,7 +359,6 @@ def _parser() -> argparse.ArgumentParser:
     openapi = commands.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", default="openapi/openapi.json")
     openapi.set_defaults(handler=cmd_openapi)
-    return parser
 
 
 def _stop_on_sigterm(signum: int, frame: Any) -> None:

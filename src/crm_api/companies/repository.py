@@ -1,10 +1,11 @@
 import uuid
 from collections.abc import Sequence
 
+from asyncpg import Record
 from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_api.core.db import PreparedQuery
+from crm_api.core.db import PreparedQuery, fetch_rows
 from crm_api.core.pagination import Sort, paginate
 from crm_api.models import Company
 
@@ -65,9 +66,10 @@ async def list_companies(
     conditions: Sequence[ColumnElement[bool]],
     params: CompanyListParams,
     sort: Sort,
-) -> Sequence[Company]:
-    statement = select(Company).where(Company.workspace_id == workspace_id, *conditions)
-    return (await session.scalars(paginate(statement, Company.id, sort, params))).all()
+) -> list[Record]:
+    """Rows of the columns a response shows (as READ_COMPANY reads one), not ORM objects."""
+    statement = select(*COMPANY_COLUMNS).where(Company.workspace_id == workspace_id, *conditions)
+    return await fetch_rows(session, paginate(statement, Company.id, sort, params))
 
 
 def ids_matching(workspace_id: uuid.UUID, *conditions: ColumnElement[bool]) -> Select[uuid.UUID]:

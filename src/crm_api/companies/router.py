@@ -8,14 +8,13 @@ from crm_api.contacts import service as contacts_service
 from crm_api.contacts.schemas import ContactListParams, ContactRead, contacts_of
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.batch import BATCH_DESCRIPTION, BatchRequest, BatchResult, batch
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
 from crm_api.core.export import add_export_route
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
-from crm_api.models import Company
 
 from . import service
 from .schemas import CompanyCreate, CompanyListParams, CompanyRead, CompanyUpdate, CompanyUpsert
@@ -25,11 +24,6 @@ Reader = Annotated[Principal, Depends(require(Scope.companies_read))]
 Writer = Annotated[Principal, Depends(require(Scope.companies_write))]
 ContactsReader = Annotated[Principal, Depends(require(Scope.contacts_read))]
 _CHANGE_ERRORS = problem_responses(404, 409, 412, 428)
-
-
-def _served(company: Company, response: Response) -> CompanyRead:
-    response.headers["ETag"] = etag(company.version)
-    return CompanyRead.of(company)
 
 
 @router.post(
@@ -43,7 +37,7 @@ async def create_company(
 ) -> CompanyRead:
     company = await service.create_company(session, principal, data)
     response.headers["Location"] = f"/v1/companies/{company.id}"
-    return _served(company, response)
+    return CompanyRead.of(company)
 
 
 @router.get("", summary="List companies", openapi_extra=documented_params(CompanyListParams))
@@ -57,9 +51,7 @@ async def list_companies(
 
 
 @router.get("/{company_id:uuid}", summary="Get a company", responses=problem_responses(404))
-async def get_company(
-    company_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
-) -> CompanyRead:
+async def get_company(company_id: uuid.UUID, session: SessionDep, principal: Reader) -> CompanyRead:
     return await service.read_company(session, principal, company_id)
 
 
@@ -74,10 +66,9 @@ async def update_company(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> CompanyRead:
     company = await service.update_company(session, principal, company_id, data, if_match)
-    return _served(company, response)
+    return CompanyRead.of(company)
 
 
 @router.post("/{company_id:uuid}/archive", summary="Archive a company", responses=_CHANGE_ERRORS)
@@ -86,10 +77,9 @@ async def archive_company(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> CompanyRead:
     company = await service.archive_company(session, principal, company_id, if_match, archived=True)
-    return _served(company, response)
+    return CompanyRead.of(company)
 
 
 @router.post(
@@ -100,12 +90,11 @@ async def restore_company(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> CompanyRead:
     company = await service.archive_company(
         session, principal, company_id, if_match, archived=False
     )
-    return _served(company, response)
+    return CompanyRead.of(company)
 
 
 @router.delete(
@@ -119,7 +108,7 @@ async def restore_company(
 async def delete_company(
     company_id: uuid.UUID, session: SessionDep, principal: Writer, if_match: IfMatchDep
 ) -> None:
-    await service.purge_company(session, principal, company_id, if_match)
+    await service.delete_company(session, principal, company_id, if_match)
 
 
 @router.get(

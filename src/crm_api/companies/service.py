@@ -3,12 +3,13 @@ from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from asyncpg import Record
 from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_api.core.archive import change_archived, ensure_archived, ensure_live, purge
+from crm_api.cascade import update_each
+from crm_api.core.archive import change_archived, delete_archived, ensure_archived, ensure_live
 from crm_api.core.auth import Principal
-from crm_api.core.cascade import update_each
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import Duplicate, NotFound
 from crm_api.core.events import record_event, record_update
@@ -84,7 +85,8 @@ async def upsert_company(
 
 
 def _sent(data: CompanyUpsert) -> dict[str, Any]:
-    return data.model_dump(include=data.model_fields_set)
+    """The fields sent, with an address's members as sent (a null removes one, as in PATCH)."""
+    return sent_values(data, _OBJECT_FIELDS)
 
 
 async def get_company(
@@ -126,7 +128,7 @@ def company_ids_where(
 
 async def list_companies(
     session: AsyncSession, principal: Principal, params: CompanyListParams
-) -> tuple[list[Company], str | None]:
+) -> tuple[list[Record], str | None]:
     sort = parse_sort(params.sort, repository.SORTABLE)
     conditions = record_conditions(Company, params)
     conditions += await filter_conditions(
@@ -205,7 +207,7 @@ async def archive_company(
     return company
 
 
-async def purge_company(
+async def delete_company(
     session: AsyncSession, principal: Principal, company_id: uuid.UUID, if_match: IfMatch
 ) -> None:
     """Delete an archived company for good. Its contacts, deals, tickets and activities stay,
@@ -227,7 +229,9 @@ async def purge_company(
         await update_each(
             session, principal, resource, model, model.company_id == company.id, unlink
         )
-    await purge(session, principal, company, if_match, resource="company", snapshot=CompanyRead.of)
+    await delete_archived(
+        session, principal, company, if_match, resource="company", snapshot=CompanyRead.of
+    )
 
 
 async def domains_of(

@@ -1,11 +1,10 @@
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
+from asyncpg import Record
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
-    Row,
     Select,
     bindparam,
     func,
@@ -14,7 +13,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_api.core.db import PreparedQuery
+from crm_api.core.db import PreparedQuery, fetch_rows
 from crm_api.core.filters import search_condition
 from crm_api.core.pagination import Sort, paginate
 from crm_api.models import Contact, LifecycleChange
@@ -94,15 +93,10 @@ async def list_contacts(
     conditions: Sequence[ColumnElement[bool]],
     params: ContactListParams,
     sort: Sort,
-) -> Sequence[Row[Any]]:
+) -> list[Record]:
     """Rows, not ORM objects: a page is only read, and building objects cost more than SQL."""
     statement = select(*CONTACT_COLUMNS).where(Contact.workspace_id == workspace_id, *conditions)
-    # A Core statement on the session's connection: the ORM's execution layer has no work to do.
-    connection = await session.connection()
-    rows: Sequence[Row[Any]] = (
-        await connection.execute(paginate(statement, Contact.id, sort, params))
-    ).all()
-    return rows
+    return await fetch_rows(session, paginate(statement, Contact.id, sort, params))
 
 
 HISTORY_SORTABLE = {"changed_at": LifecycleChange.changed_at}

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_api.companies import service as companies_service
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.batch import BATCH_DESCRIPTION, BatchRequest, BatchResult, batch
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
 from crm_api.core.export import add_export_route
 from crm_api.core.pagination import Page
@@ -15,7 +15,6 @@ from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
 from crm_api.members import service as members_service
-from crm_api.models import Contact
 
 from . import service
 from .schemas import (
@@ -36,11 +35,6 @@ Writer = Annotated[Principal, Depends(require(Scope.contacts_write))]
 _CHANGE_ERRORS = problem_responses(404, 409, 412, 428)
 
 
-def _served(contact: Contact, response: Response) -> ContactRead:
-    response.headers["ETag"] = etag(contact.version)
-    return ContactRead.model_validate(contact)
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -52,7 +46,7 @@ async def create_contact(
 ) -> ContactRead:
     contact = await service.create_contact(session, principal, data)
     response.headers["Location"] = f"/v1/contacts/{contact.id}"
-    return _served(contact, response)
+    return ContactRead.model_validate(contact)
 
 
 @router.post(
@@ -72,7 +66,7 @@ async def upsert_contact(
     if created:
         response.status_code = status.HTTP_201_CREATED
         response.headers["Location"] = f"/v1/contacts/{contact.id}"
-    return _served(contact, response)
+    return ContactRead.model_validate(contact)
 
 
 @router.get("", summary="List contacts", openapi_extra=documented_params(ContactListParams))
@@ -86,11 +80,8 @@ async def list_contacts(
 
 
 @router.get("/{contact_id:uuid}", summary="Get a contact", responses=problem_responses(404))
-async def get_contact(
-    contact_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
-) -> ContactRead:
+async def get_contact(contact_id: uuid.UUID, session: SessionDep, principal: Reader) -> ContactRead:
     contact = await service.read_contact(session, principal, contact_id)
-    response.headers["ETag"] = etag(contact.version)
     return contact
 
 
@@ -105,10 +96,9 @@ async def update_contact(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> ContactRead:
     contact = await service.update_contact(session, principal, contact_id, data, if_match)
-    return _served(contact, response)
+    return ContactRead.model_validate(contact)
 
 
 @router.post("/{contact_id:uuid}/archive", summary="Archive a contact", responses=_CHANGE_ERRORS)
@@ -117,10 +107,9 @@ async def archive_contact(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> ContactRead:
     contact = await service.archive_contact(session, principal, contact_id, if_match, archived=True)
-    return _served(contact, response)
+    return ContactRead.model_validate(contact)
 
 
 @router.post(
@@ -131,12 +120,11 @@ async def restore_contact(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> ContactRead:
     contact = await service.archive_contact(
         session, principal, contact_id, if_match, archived=False
     )
-    return _served(contact, response)
+    return ContactRead.model_validate(contact)
 
 
 @router.delete(
@@ -149,7 +137,7 @@ async def restore_contact(
 async def delete_contact(
     contact_id: uuid.UUID, session: SessionDep, principal: Writer, if_match: IfMatchDep
 ) -> None:
-    await service.purge_contact(session, principal, contact_id, if_match)
+    await service.delete_contact(session, principal, contact_id, if_match)
 
 
 @router.get(

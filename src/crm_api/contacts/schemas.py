@@ -3,9 +3,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
+from asyncpg import Record
 from pydantic import ConfigDict, EmailStr, Field, TypeAdapter, model_validator
 from pydantic.json_schema import SkipJsonSchema
-from sqlalchemy import Row
 
 from crm_api.core.filters import RecordListParams
 from crm_api.core.pagination import ListParams
@@ -136,8 +136,8 @@ class ContactExportRow(ContactRead):
 _CONTACT_PAGE = TypeAdapter(list[ContactRead])
 
 
-def contacts_of(rows: Sequence[Row[Any]]) -> list[ContactRead]:
-    return _CONTACT_PAGE.validate_python([row._asdict() for row in rows])
+def contacts_of(rows: Sequence[Record]) -> list[ContactRead]:
+    return _CONTACT_PAGE.validate_python([dict(row) for row in rows])
 
 
 class LifecycleChangeRead(ReadSchema):

@@ -3,15 +3,16 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, delete, false, func, select, update
+from asyncpg import Record
+from sqlalchemy import ColumnElement, Select, delete, false, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_api.cascade import update_each
 from crm_api.companies.service import company_ids_where
 from crm_api.consents.service import consented_to
-from crm_api.core.archive import change_archived, ensure_archived, ensure_live, purge
+from crm_api.core.archive import change_archived, delete_archived, ensure_archived, ensure_live
 from crm_api.core.auth import Principal
-from crm_api.core.cascade import update_each
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.db import violated_constraint
 from crm_api.core.errors import Conflict, NotFound
@@ -261,7 +262,7 @@ def contact_ids_named(principal: Principal, q: str) -> Select[uuid.UUID]:
 
 async def list_contacts(
     session: AsyncSession, principal: Principal, params: ContactListParams
-) -> tuple[list[Row[Any]], str | None]:
+) -> tuple[list[Record], str | None]:
     sort = parse_sort(params.sort, repository.SORTABLE)
     conditions = _conditions(principal, params)
     conditions += await filter_conditions(
@@ -308,14 +309,14 @@ async def archive_contact(
     return contact
 
 
-async def purge_contact(
+async def delete_contact(
     session: AsyncSession, principal: Principal, contact_id: uuid.UUID, if_match: IfMatch
 ) -> None:
     contact = await get_contact(session, principal, contact_id, for_update=True)
     if_match.check(contact.version)
     ensure_archived(contact)
     await leave_deals(session, principal, contact.id)
-    await purge(
+    await delete_archived(
         session,
         principal,
         contact,

@@ -1,5 +1,5 @@
-"""Archive, restore and purge: records users can lose by mistake are archived first and can come
-back; purging is a separate act, allowed only on an archived record. Each emits its event
+"""Archive, restore and delete: records users can lose by mistake are archived first and can come
+back; deleting is a separate act, allowed only on an archived record. Each emits its event
 (`<resource>.archived`, `.restored`, `.deleted`) in the same transaction."""
 
 import inspect
@@ -69,7 +69,7 @@ async def change_archived(
         record_event(session, principal, event_type, record.id, shown, previous)
 
 
-async def purge(
+async def delete_archived(
     session: AsyncSession,
     principal: Principal,
     record: Any,

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.errors import Forbidden, Unauthorized
 from crm_api.core.rate_limit import Quota
@@ -163,8 +164,13 @@ async def authenticate(request: Request) -> Principal:
     return principal
 
 
+# Reads a key from the database: the api_keys domain's repository, which create_app sets as
+# ``app.state.load_stored_key`` (core depends on no domain).
+StoredKeyLoader = Callable[[AsyncSession, uuid.UUID, uuid.UUID], Awaitable[StoredKey | None]]
+
+
 async def _principal_of(request: Request) -> Principal:
-    from crm_api.api_keys.repository import load_stored_key
+    load_stored_key: StoredKeyLoader = request.app.state.load_stored_key
 
     async def load(workspace_id: uuid.UUID, key_id: uuid.UUID) -> StoredKey | None:
         return await load_stored_key(request.state.session, workspace_id, key_id)

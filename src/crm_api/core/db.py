@@ -115,6 +115,66 @@ class PreparedQuery:
         return row
 
 
+class _Shape:
+    """A statement shape compiled once: its SQL, its parameters in order and their converters."""
+
+    __slots__ = ("compiled", "expanding", "names", "processors", "sql")
+
+    def __init__(self, compiled: Any) -> None:
+        self.compiled = compiled
+        self.sql: str = compiled.string
+        self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
+        self.processors: Mapping[str, Any] = compiled._bind_processors
+        # IN lists and literal-rendered values give each execution its own SQL text.
+        self.expanding = bool(compiled.literal_execute_params or compiled.post_compile_params)
+
+
+_DIALECT = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
+_SHAPES: dict[Any, _Shape] = {}
+_MAX_SHAPES = 2_000
+
+
+def _shape_of(statement: ClauseElement) -> tuple[_Shape, Any]:
+    key = statement._generate_cache_key()
+    if key is None:  # a statement SQLAlchemy cannot cache: compile this one
+        return _Shape(statement.compile(dialect=_DIALECT)), None
+    shape = _SHAPES.get(key.key)
+    if shape is None:
+        if len(_SHAPES) >= _MAX_SHAPES:
+            _SHAPES.clear()
+        # Compiled with its cache key, as SQLAlchemy's cache does, so that another statement of
+        # the same shape can bind its own values into it.
+        shape = _SHAPES[key.key] = _Shape(statement._compiler(_DIALECT, cache_key=key))
+    return shape, key.bindparams
+
+
+async def fetch_rows(session: AsyncSession, statement: ClauseElement) -> list[Any]:
+    """The rows of a Core SELECT, as asyncpg records, run on the session's connection.
+
+    The statement is compiled once per shape (SQLAlchemy's cache key, as its own compiled cache
+    uses), and each call only binds this call's values and runs the SQL on asyncpg: for a list
+    page, SQLAlchemy's execution and result layers cost more than the query. Values are
+    converted as SQLAlchemy would convert them (its bind processors); results come as asyncpg
+    decodes them, with JSON through the engine's codec.
+    """
+    shape, extracted = _shape_of(statement)
+    compiled = shape.compiled
+    values = compiled.construct_params(extracted_parameters=extracted, escape_names=False)
+    sql, names, processors = shape.sql, shape.names, shape.processors
+    if shape.expanding:
+        expanded = compiled._process_parameters_for_postcompile(values)
+        sql, names = expanded.statement, expanded.positiontup
+        processors = {**processors, **expanded.processors}
+    args = [
+        processors[name](values[name]) if name in processors else values[name] for name in names
+    ]
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    assert raw.driver_connection is not None
+    rows: list[Any] = await raw.driver_connection.fetch(sql, *args)
+    return rows
+
+
 def json_array_of(
     label: str,
     fields: Mapping[str, Any],  # columns, or expressions over them

@@ -85,7 +85,7 @@ def audited_changes(
         pairs = {field: (old, data.get(field)) for field, old in previous.items()}
     elif event_type.endswith(".created"):
         pairs = {field: (None, new) for field, new in data.items()}
-    elif event_type.endswith((".deleted", ".purged")):
+    elif event_type.endswith(".deleted"):
         pairs = {field: (old, None) for field, old in data.items()}
     else:
         pairs = {}

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, Self, TypeVar
 
+from asyncpg import Record
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Date, DateTime, Float, Integer, Numeric, Select, String, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
@@ -156,4 +157,6 @@ def page_of(rows: Sequence[Row], sort: Sort, params: ListParams) -> tuple[list[R
     if len(rows) <= params.limit:
         return page, None
     last = page[-1]
+    if isinstance(last, Record):  # a row from core.db.fetch_rows
+        return page, encode_cursor(sort, last[sort.field], last["id"])
     return page, encode_cursor(sort, getattr(last, sort.field), last.id)  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from types import NoneType, UnionType
 from typing import Annotated, Any, Self, Union, get_args, get_origin
 
 import pycountry
+from asyncpg import Record
 from babel.numbers import get_currency_precision
 from pydantic import (
     AfterValidator,
@@ -303,6 +304,6 @@ CustomFieldValues = Annotated[
 def field_reader(record: object) -> Callable[[str], Any]:
     """Reads fields by name from a model instance, or from a row of its columns (a mapping, as
     a prepared read returns it), so one ``of`` builds a response from either."""
-    if isinstance(record, Mapping):
+    if isinstance(record, Mapping | Record):  # Record: a row of core.db.fetch_rows
         return record.__getitem__
     return partial(getattr, record)

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import Depends, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
@@ -30,7 +30,6 @@ async def create_custom_field(
 ) -> CustomFieldRead:
     definition = await service.create_field(session, principal, data)
     response.headers["Location"] = f"/v1/custom-fields/{definition.id}"
-    response.headers["ETag"] = etag(definition.version)
     return CustomFieldRead.model_validate(definition)
 
 
@@ -54,10 +53,9 @@ async def list_custom_fields(
     responses=problem_responses(404),
 )
 async def get_custom_field(
-    custom_field_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
+    custom_field_id: uuid.UUID, session: SessionDep, principal: Reader
 ) -> CustomFieldRead:
     definition = await service.get_field(session, principal, custom_field_id)
-    response.headers["ETag"] = etag(definition.version)
     return CustomFieldRead.model_validate(definition)
 
 
@@ -72,10 +70,8 @@ async def update_custom_field(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> CustomFieldRead:
     definition = await service.update_field(session, principal, custom_field_id, data, if_match)
-    response.headers["ETag"] = etag(definition.version)
     return CustomFieldRead.model_validate(definition)
 
 

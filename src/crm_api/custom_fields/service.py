@@ -3,8 +3,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_api.cascade import update_each
 from crm_api.core.auth import Principal
-from crm_api.core.cascade import update_each
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound, invalid_field
 from crm_api.core.events import record_event, record_update
@@ -13,7 +13,13 @@ from crm_api.core.records import apply_changes, sent_values, touch, unique_guard
 from crm_api.models import CustomFieldDefinition
 
 from . import repository
-from .schemas import CustomFieldCreate, CustomFieldListParams, CustomFieldRead, CustomFieldUpdate
+from .schemas import (
+    CustomFieldCreate,
+    CustomFieldEntity,
+    CustomFieldListParams,
+    CustomFieldRead,
+    CustomFieldUpdate,
+)
 
 
 async def create_field(
@@ -105,3 +111,10 @@ async def delete_field(
     await session.delete(definition)
     await session.flush()
     record_event(session, principal, "custom_field.deleted", field_id, snapshot)
+
+
+async def definitions_by_key(
+    session: AsyncSession, workspace_id: uuid.UUID, entity: CustomFieldEntity
+) -> dict[str, CustomFieldDefinition]:
+    """The workspace's definitions for one kind of record, by key."""
+    return await repository.definitions_by_key(session, workspace_id, entity)

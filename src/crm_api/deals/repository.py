@@ -2,10 +2,11 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
+from asyncpg import Record
 from sqlalchemy import ColumnElement, Select, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_api.core.db import PreparedQuery, json_array_of
+from crm_api.core.db import PreparedQuery, fetch_rows, json_array_of
 from crm_api.core.pagination import Sort, paginate
 from crm_api.models import Contact, Deal, DealContact, DealStageChange, PipelineStage
 
@@ -56,9 +57,12 @@ async def list_deals(
     conditions: Sequence[ColumnElement[bool]],
     params: DealListParams,
     sort: Sort,
-) -> Sequence[Deal]:
-    statement = select(Deal).where(Deal.workspace_id == workspace_id, *conditions)
-    return (await session.scalars(paginate(statement, Deal.id, sort, params))).all()
+) -> list[Record]:
+    """A page of deals as rows with their contacts (as READ_DEAL gives them), in one query."""
+    statement = select(*Deal.__table__.c, _LINKS).where(
+        Deal.workspace_id == workspace_id, *conditions
+    )
+    return await fetch_rows(session, paginate(statement, Deal.id, sort, params))
 
 
 async def contacts_of(

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_api.companies import service as companies_service
 from crm_api.core.auth import Principal, Scope, require
 from crm_api.core.batch import BATCH_DESCRIPTION, BatchRequest, BatchResult, batch
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
 from crm_api.core.export import add_export_route
 from crm_api.core.pagination import Page
@@ -34,11 +34,6 @@ Writer = Annotated[Principal, Depends(require(Scope.deals_write))]
 _CHANGE_ERRORS = problem_responses(404, 409, 412, 428)
 
 
-def _served(deal: DealRead, response: Response) -> DealRead:
-    response.headers["ETag"] = etag(deal.version)
-    return deal
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -50,7 +45,7 @@ async def create_deal(
 ) -> DealRead:
     deal = await service.create_deal(session, principal, data)
     response.headers["Location"] = f"/v1/deals/{deal.id}"
-    return _served(deal, response)
+    return deal
 
 
 @router.get("", summary="List deals", openapi_extra=documented_params(DealListParams))
@@ -64,9 +59,7 @@ async def list_deals(
 
 
 @router.get("/{deal_id:uuid}", summary="Get a deal", responses=problem_responses(404))
-async def get_deal(
-    deal_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
-) -> DealRead:
+async def get_deal(deal_id: uuid.UUID, session: SessionDep, principal: Reader) -> DealRead:
     return await service.get_deal(session, principal, deal_id)
 
 
@@ -81,9 +74,8 @@ async def update_deal(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> DealRead:
-    return _served(await service.update_deal(session, principal, deal_id, data, if_match), response)
+    return await service.update_deal(session, principal, deal_id, data, if_match)
 
 
 @router.post("/{deal_id:uuid}/archive", summary="Archive a deal", responses=_CHANGE_ERRORS)
@@ -92,10 +84,9 @@ async def archive_deal(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> DealRead:
     deal = await service.archive_deal(session, principal, deal_id, if_match, archived=True)
-    return _served(deal, response)
+    return deal
 
 
 @router.post(
@@ -106,10 +97,9 @@ async def restore_deal(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> DealRead:
     deal = await service.archive_deal(session, principal, deal_id, if_match, archived=False)
-    return _served(deal, response)
+    return deal
 
 
 @router.delete(
@@ -122,7 +112,7 @@ async def restore_deal(
 async def delete_deal(
     deal_id: uuid.UUID, session: SessionDep, principal: Writer, if_match: IfMatchDep
 ) -> None:
-    await service.purge_deal(session, principal, deal_id, if_match)
+    await service.delete_deal(session, principal, deal_id, if_match)
 
 
 @router.get(

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.companies.service import company_ids_where
 from crm_api.contacts.service import promote_to_customer
-from crm_api.core.archive import change_archived, ensure_live, purge
+from crm_api.core.archive import change_archived, delete_archived, ensure_live
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound, invalid_field
@@ -18,9 +18,10 @@ from crm_api.core.records import apply_changes, read_owned, sent_values, split_m
 from crm_api.custom_fields.values import filter_conditions, validated_values
 from crm_api.models import Contact, Deal, DealContact, DealStageChange, PipelineStage
 from crm_api.models.base import utcnow
-from crm_api.pipelines import repository as pipelines
+from crm_api.pipelines.stages import entry_stage
 
 from . import repository
+from .read import read_deal
 from .schemas import (
     DealContactLink,
     DealCreate,
@@ -39,22 +40,8 @@ async def _stage_for(
     pipeline_id: uuid.UUID | None,
     stage_id: uuid.UUID | None,
 ) -> PipelineStage:
-    """The stage a deal goes to: ``stage_id`` must belong to ``pipeline_id`` (422 otherwise)."""
-    workspace_id = principal.workspace_id
-    if pipeline_id is None:
-        first = await pipelines.first_pipeline(session, workspace_id)
-        if first is None:
-            raise invalid_field(["body", "pipeline_id"], "the workspace has no pipeline")
-        pipeline_id = first.id
-    elif await pipelines.get_pipeline(session, workspace_id, pipeline_id) is None:
-        raise invalid_field(["body", "pipeline_id"], "no such pipeline", "not_found")
-    if stage_id is None:
-        stages = await pipelines.stages_of(session, workspace_id, [pipeline_id])
-        return stages[0]
-    stage = await pipelines.get_stage(session, workspace_id, stage_id)
-    if stage is None or stage.pipeline_id != pipeline_id:
-        raise invalid_field(["body", "stage_id"], "not a stage of the deal's pipeline")
-    return stage
+    """The stage a deal goes to (see pipelines.stages.entry_stage)."""
+    return await entry_stage(session, principal.workspace_id, pipeline_id, stage_id)
 
 
 def _links(links: list[DealContactLink]) -> dict[uuid.UUID, str | None]:
@@ -93,11 +80,6 @@ def _enter_stage(
     deal.closed_at = None if stage.kind == "open" else now
     closing = [_STAGE_EVENTS[stage.kind]] if stage.kind in _STAGE_EVENTS else []
     return closing if first else ["deal.stage_changed", *closing]
-
-
-async def read_deal(session: AsyncSession, deal: Deal) -> DealRead:
-    contacts = await repository.contacts_of(session, deal.workspace_id, [deal.id])
-    return DealRead.of(deal, contacts.get(deal.id, []))
 
 
 async def _after_stage_events(
@@ -263,10 +245,7 @@ async def list_deals(
     )
     rows = await repository.list_deals(session, principal.workspace_id, conditions, params, sort)
     page, next_cursor = page_of(rows, sort, params)
-    contacts = await repository.contacts_of(
-        session, principal.workspace_id, [deal.id for deal in page]
-    )
-    return [DealRead.of(deal, contacts.get(deal.id, [])) for deal in page], next_cursor
+    return [DealRead.of_row(dict(row)) for row in page], next_cursor
 
 
 async def archive_deal(
@@ -290,11 +269,11 @@ async def archive_deal(
     return await read_deal(session, deal)
 
 
-async def purge_deal(
+async def delete_deal(
     session: AsyncSession, principal: Principal, deal_id: uuid.UUID, if_match: IfMatch
 ) -> None:
     deal = await _deal(session, principal, deal_id, for_update=True)
-    await purge(
+    await delete_archived(
         session,
         principal,
         deal,

@@ -15,7 +15,6 @@ import uuid
 from typing import Any, Literal
 
 from pydantic import Field
-from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.contacts.schemas import ContactRead
@@ -26,20 +25,11 @@ from crm_api.core.errors import invalid_field
 from crm_api.core.events import record_event
 from crm_api.core.ids import new_id
 from crm_api.core.schemas import InputSchema, ReadSchema
-from crm_api.models import (
-    ContactConsent,
-    ContactMerge,
-    ContactRfm,
-    Interaction,
-    LifecycleChange,
-    Order,
-    PortalUser,
-    SurveyResponse,
-    Task,
-    Ticket,
-)
+from crm_api.models import Contact, ContactMerge
 from crm_api.models.base import utcnow
 from crm_api.rfm.service import mark_stale
+
+from . import repository
 
 MERGEABLE = (
     "first_name",
@@ -131,55 +121,46 @@ def merged_changes(
     return changes
 
 
+async def _locked(
+    session: AsyncSession, principal: Principal, target_id: uuid.UUID, source_id: uuid.UUID
+) -> tuple[Contact, Contact]:
+    """The target and the source, locked in id order so two merges of a pair cannot deadlock."""
+    first, second = sorted((target_id, source_id))
+    locked = {
+        first: await get_contact(session, principal, first, for_update=True),
+        second: await get_contact(session, principal, second, for_update=True),
+    }
+    return locked[target_id], locked[source_id]
+
+
+async def _move_records(
+    session: AsyncSession, principal: Principal, source: Contact, target: Contact
+) -> dict[str, int]:
+    """Everything that named the source names the target; by kind, how many moved."""
+    ws = principal.workspace_id
+    moved = {
+        name: await repository.move(session, ws, owner, source.id, target.id)
+        for name, owner in repository.OWNED.items()
+    }
+    # Each deal the source was on shows the target instead: a new version and an update event.
+    moved["deal_links"] = await leave_deals(session, principal, source.id, to=target.id)
+    if not await repository.has_portal_account(session, ws, target.id):
+        moved["portal_accounts"] = await repository.move(
+            session, ws, repository.PORTAL_ACCOUNT, source.id, target.id
+        )
+    await repository.forget_rfm(session, ws, source.id)
+    return moved
+
+
 async def merge_contacts(
     session: AsyncSession, principal: Principal, target_id: uuid.UUID, data: MergeRequest
 ) -> MergeRead:
     if data.source_id == target_id:
         raise invalid_field(["body", "source_id"], "a contact cannot be merged into itself")
-    # Locked in id order, so two merges of the same pair cannot deadlock.
-    first, second = sorted((target_id, data.source_id))
-    locked = {
-        first: await get_contact(session, principal, first, for_update=True),
-        second: await get_contact(session, principal, second, for_update=True),
-    }
-    target, source = locked[target_id], locked[data.source_id]
+    target, source = await _locked(session, principal, target_id, data.source_id)
     ensure_live(target)
     snapshot = ContactRead.model_validate(source).model_dump(mode="json")
-    ws, moved = principal.workspace_id, {}
-
-    async def move(name: str, model: Any, column: Any) -> None:
-        values: dict[str, Any] = {column.key: target.id}
-        if hasattr(model, "version"):  # what its read shows changed: so does its ETag
-            values.update(version=model.version + 1)
-        if hasattr(model, "updated_at"):
-            values.update(updated_at=utcnow())
-        result = await session.execute(
-            update(model)
-            .where(model.workspace_id == ws, column == source.id)
-            .values(values)
-            .execution_options(synchronize_session=False)
-        )
-        moved[name] = int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-    await move("interactions", Interaction, Interaction.contact_id)
-    await move("tasks", Task, Task.contact_id)
-    await move("tickets", Ticket, Ticket.requester_id)
-    await move("orders", Order, Order.contact_id)
-    await move("survey_responses", SurveyResponse, SurveyResponse.contact_id)
-    await move("consents", ContactConsent, ContactConsent.contact_id)
-    await move("lifecycle_changes", LifecycleChange, LifecycleChange.contact_id)
-    # Each deal the source was on shows the target instead: a new version and an update event.
-    moved["deal_links"] = await leave_deals(session, principal, source.id, to=target.id)
-    has_account = await session.scalar(
-        select(PortalUser.id).where(
-            PortalUser.workspace_id == ws, PortalUser.contact_id == target.id
-        )
-    )
-    if has_account is None:
-        await move("portal_accounts", PortalUser, PortalUser.contact_id)
-    await session.execute(
-        delete(ContactRfm).where(ContactRfm.workspace_id == ws, ContactRfm.contact_id == source.id)
-    )
+    moved = await _move_records(session, principal, source, target)
     changes = merged_changes(
         {name: getattr(target, name) for name in MERGEABLE},
         {name: getattr(source, name) for name in MERGEABLE},
@@ -188,11 +169,11 @@ async def merge_contacts(
     await session.delete(source)
     await session.flush()  # the source's email is free before the target may take it
     await change_contact(session, principal, target, changes)
-    await mark_stale(session, ws)
+    await mark_stale(session, principal.workspace_id)
     merge_id = new_id()
     session.add(
         ContactMerge(
-            workspace_id=ws,
+            workspace_id=principal.workspace_id,
             id=merge_id,
             target_id=target.id,
             source_id=source.id,

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from crm_api.core.auth import Principal
 from crm_api.core.config import Settings
 from crm_api.core.events import record_event
-from crm_api.custom_fields import repository as custom_fields
+from crm_api.custom_fields import service as custom_fields
 from crm_api.models import CustomFieldDefinition, ImportFile, ImportJob
 from crm_api.models.base import utcnow
 
@@ -85,14 +85,10 @@ def _lease(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.import_lease_seconds)
 
 
-async def run_job(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    settings: Settings,
-    job: ImportJob,
-    progress: Progress | None = None,
-) -> ImportJob:
-    """Load what is left of a claimed job; return it as it ended."""
-    resource = RESOURCES[job.resource]
+async def _uploaded(
+    sessionmaker: async_sessionmaker[AsyncSession], job: ImportJob, resource: Resource
+) -> tuple[bytes | None, dict[str, CustomFieldDefinition]]:
+    """The job's file (None once it is gone) and the custom fields its rows may set."""
     async with sessionmaker() as session:
         content = await session.scalar(
             select(ImportFile.content).where(
@@ -102,6 +98,18 @@ async def run_job(
         definitions = await custom_fields.definitions_by_key(
             session, job.workspace_id, resource.entity
         )
+    return content, definitions
+
+
+async def run_job(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    job: ImportJob,
+    progress: Progress | None = None,
+) -> ImportJob:
+    """Load what is left of a claimed job; return it as it ended."""
+    resource = RESOURCES[job.resource]
+    content, definitions = await _uploaded(sessionmaker, job, resource)
     if content is None:
         return await _finish(sessionmaker, job, "failed", "The uploaded file is gone.")
     chunks = _Chunks(

@@ -123,7 +123,6 @@ async def _check(
 ) -> None:
     """Refuse the staged rows a ``POST`` (or an update) would refuse; find the matched ones."""
     workspace_id = principal.workspace_id
-    key_loc = [resource.key or "id"]
     if resource.erasable and not job.reimport_erased:
         await _refuse(
             raw,
@@ -133,8 +132,25 @@ async def _check(
             workspace_id,
             msg="a person with this email was erased; import with reimport_erased to create "
             "the contact again",
-            loc=key_loc,
+            loc=[resource.key or "id"],
         )
+    await _resolve_links(raw, workspace_id, resource, counts, now)
+    if resource.key_sql is not None:
+        await raw.execute(
+            f"UPDATE import_stage s SET existing_id = t.id, "
+            f"existing_archived = t.archived_at IS NOT NULL FROM {resource.table} t "
+            f"WHERE t.workspace_id = $1 AND {resource.key_sql.format('t')} = "
+            f"{resource.key_sql.format('s')}",
+            workspace_id,
+        )
+    await _refuse_for_mode(raw, resource, job, counts)
+
+
+async def _resolve_links(
+    raw: asyncpg.Connection, workspace_id: Any, resource: Resource, counts: Counts, now: Any
+) -> None:
+    """The resource's own steps (links by name, defaults), then every id a row names must be a
+    record of this workspace."""
     for step in resource.steps:
         args = (workspace_id, now) if "$2" in step.sql else (workspace_id,)
         if step.refusal is None:
@@ -152,14 +168,14 @@ async def _check(
             msg=f"no {noun} {{value}} in this workspace",
             loc=[column],
         )
-    if resource.key_sql is not None:
-        await raw.execute(
-            f"UPDATE import_stage s SET existing_id = t.id, "
-            f"existing_archived = t.archived_at IS NOT NULL FROM {resource.table} t "
-            f"WHERE t.workspace_id = $1 AND {resource.key_sql.format('t')} = "
-            f"{resource.key_sql.format('s')}",
-            workspace_id,
-        )
+
+
+async def _refuse_for_mode(
+    raw: asyncpg.Connection, resource: Resource, job: ImportJob, counts: Counts
+) -> None:
+    """A create refuses a key that exists; an upsert refuses an archived match, and a new record
+    its create schema refused."""
+    key_loc = [resource.key or "id"]
     if job.mode == "create":
         await _refuse(
             raw,
@@ -197,6 +213,7 @@ async def _write(
 ) -> Written:
     """The INSERT of the new records, then (an upsert) the UPDATE of the matched ones."""
     names = ", ".join(resource.columns)
+    values = ", ".join(_created_value(resource, column) for column in resource.columns)
     on_conflict = (
         f"ON CONFLICT {resource.conflict_target} DO NOTHING" if resource.conflict_target else ""
     )
@@ -204,7 +221,7 @@ async def _write(
         row["id"]
         for row in await raw.fetch(
             f"WITH inserted AS (INSERT INTO {resource.table} (workspace_id, id, {names}, "
-            f"created_at, updated_at, version) SELECT $1, id, {names}, $2, $2, 1 "
+            f"created_at, updated_at, version) SELECT $1, id, {values}, $2, $2, 1 "
             f"FROM import_stage WHERE existing_id IS NULL ORDER BY row_number {on_conflict} "
             "RETURNING id) "
             "UPDATE import_stage s SET written = true FROM inserted WHERE s.id = inserted.id "
@@ -228,6 +245,14 @@ async def _write(
     if job.mode == "upsert":
         await _update_matched(session, raw, principal, resource, counts, written, now)
     return written
+
+
+def _created_value(resource: Resource, column: str) -> str:
+    """A column's value in a new record: an object keeps only its non-null members, as a
+    creation through the API stores it."""
+    if column in resource.merged:
+        return f"jsonb_strip_nulls({column})"
+    return column
 
 
 def _new_value(resource: Resource, column: str) -> str:

@@ -128,7 +128,9 @@ class Resource:
         values = model.model_dump(mode="python", exclude={"reimport_erased", *self.excluded})
         address = getattr(model, "address", None)
         if address is not None:
-            values["address"] = address.model_dump(mode="json", exclude_none=True)
+            # The members the row gave, nulls included: on an update a null removes its member
+            # (RFC 7396, as in PATCH), on a creation it is dropped (see merge.insert_values).
+            values["address"] = address.model_dump(mode="json", exclude_unset=True)
         return self.derive(values)
 
     def link_values(self, values: dict[str, Any]) -> dict[str, str]:

@@ -4,14 +4,13 @@ from typing import Annotated
 from fastapi import Depends, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
 from crm_api.core.export import add_export_route, read_as
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
-from crm_api.models import Interaction
 
 from . import service
 from .schemas import InteractionCreate, InteractionListParams, InteractionRead, InteractionUpdate
@@ -19,11 +18,6 @@ from .schemas import InteractionCreate, InteractionListParams, InteractionRead, 
 router = crm_router("/v1/interactions", "Interactions")
 Reader = Annotated[Principal, Depends(require(Scope.interactions_read))]
 Writer = Annotated[Principal, Depends(require(Scope.interactions_write))]
-
-
-def _served(interaction: Interaction, response: Response) -> InteractionRead:
-    response.headers["ETag"] = etag(interaction.version)
-    return InteractionRead.model_validate(interaction)
 
 
 @router.post(
@@ -38,7 +32,7 @@ async def create_interaction(
 ) -> InteractionRead:
     interaction = await service.create_interaction(session, principal, data)
     response.headers["Location"] = f"/v1/interactions/{interaction.id}"
-    return _served(interaction, response)
+    return InteractionRead.model_validate(interaction)
 
 
 @router.get("", summary="List interactions", openapi_extra=documented_params(InteractionListParams))
@@ -55,9 +49,11 @@ async def list_interactions(
     "/{interaction_id:uuid}", summary="Get an interaction", responses=problem_responses(404)
 )
 async def get_interaction(
-    interaction_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
+    interaction_id: uuid.UUID, session: SessionDep, principal: Reader
 ) -> InteractionRead:
-    return _served(await service.get_interaction(session, principal, interaction_id), response)
+    return InteractionRead.model_validate(
+        await service.get_interaction(session, principal, interaction_id)
+    )
 
 
 @router.patch(
@@ -71,12 +67,11 @@ async def update_interaction(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> InteractionRead:
     interaction = await service.update_interaction(
         session, principal, interaction_id, data, if_match
     )
-    return _served(interaction, response)
+    return InteractionRead.model_validate(interaction)
 
 
 @router.delete(

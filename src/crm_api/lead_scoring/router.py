@@ -4,13 +4,12 @@ from typing import Annotated
 from fastapi import Depends, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
-from crm_api.models import LeadScoringRule
 
 from . import service
 from .schemas import RuleCreate, RuleListParams, RuleRead, RuleUpdate
@@ -18,11 +17,6 @@ from .schemas import RuleCreate, RuleListParams, RuleRead, RuleUpdate
 router = crm_router("/v1/lead-scoring-rules", "Lead scoring")
 Reader = Annotated[Principal, Depends(require(Scope.contacts_read))]
 Writer = Annotated[Principal, Depends(require(Scope.lead_scoring_write))]
-
-
-def _served(rule: LeadScoringRule, response: Response) -> RuleRead:
-    response.headers["ETag"] = etag(rule.version)
-    return RuleRead.model_validate(rule)
 
 
 @router.post(
@@ -37,7 +31,7 @@ async def create_lead_scoring_rule(
 ) -> RuleRead:
     rule = await service.create_rule(session, principal, data)
     response.headers["Location"] = f"/v1/lead-scoring-rules/{rule.id}"
-    return _served(rule, response)
+    return RuleRead.model_validate(rule)
 
 
 @router.get("", summary="List lead scoring rules", openapi_extra=documented_params(RuleListParams))
@@ -52,9 +46,9 @@ async def list_lead_scoring_rules(
 
 @router.get("/{rule_id:uuid}", summary="Get a lead scoring rule", responses=problem_responses(404))
 async def get_lead_scoring_rule(
-    rule_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
+    rule_id: uuid.UUID, session: SessionDep, principal: Reader
 ) -> RuleRead:
-    return _served(await service.get_rule(session, principal, rule_id), response)
+    return RuleRead.model_validate(await service.get_rule(session, principal, rule_id))
 
 
 @router.patch(
@@ -68,9 +62,10 @@ async def update_lead_scoring_rule(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> RuleRead:
-    return _served(await service.update_rule(session, principal, rule_id, data, if_match), response)
+    return RuleRead.model_validate(
+        await service.update_rule(session, principal, rule_id, data, if_match)
+    )
 
 
 @router.delete(

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import Depends, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
@@ -30,7 +30,6 @@ async def create_member(
 ) -> MemberRead:
     member = await service.create_member(session, principal, data)
     response.headers["Location"] = f"/v1/members/{member.id}"
-    response.headers["ETag"] = etag(member.version)
     return MemberRead.model_validate(member)
 
 
@@ -45,11 +44,8 @@ async def list_members(
 
 
 @router.get("/{member_id:uuid}", summary="Get a member", responses=problem_responses(404))
-async def get_member(
-    member_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
-) -> MemberRead:
+async def get_member(member_id: uuid.UUID, session: SessionDep, principal: Reader) -> MemberRead:
     member = await service.get_member(session, principal, member_id)
-    response.headers["ETag"] = etag(member.version)
     return MemberRead.model_validate(member)
 
 
@@ -64,10 +60,8 @@ async def update_member(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> MemberRead:
     member = await service.update_member(session, principal, member_id, data, if_match)
-    response.headers["ETag"] = etag(member.version)
     return MemberRead.model_validate(member)
 
 

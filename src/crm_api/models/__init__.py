@@ -11,6 +11,7 @@ from crm_api.models.commerce import (
     Product,
 )
 from crm_api.models.company import Company
+from crm_api.models.consent import CONSENT_PURPOSES, ContactConsent
 from crm_api.models.contact import (
     LIFECYCLE_STAGES,
     Contact,
@@ -21,24 +22,12 @@ from crm_api.models.contact import (
     Segment,
 )
 from crm_api.models.custom_field import CustomFieldDefinition
+from crm_api.models.deal import Deal, DealContact, DealStageChange
+from crm_api.models.email import EmailMessage
 from crm_api.models.event import AuditEntry, Event, IdempotencyKey
 from crm_api.models.imports import IMPORT_RESOURCES, ImportFile, ImportJob, ImportRowError
-from crm_api.models.pipeline import (
-    STAGE_KINDS,
-    Deal,
-    DealContact,
-    DealStageChange,
-    Pipeline,
-    PipelineStage,
-)
-from crm_api.models.portal import (
-    CONSENT_PURPOSES,
-    ContactConsent,
-    EmailMessage,
-    PortalRefreshToken,
-    PortalToken,
-    PortalUser,
-)
+from crm_api.models.pipeline import STAGE_KINDS, Pipeline, PipelineStage
+from crm_api.models.portal import PortalRefreshToken, PortalToken, PortalUser
 from crm_api.models.rollup import (
     buyer_days,
     buyer_source_days,

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_api.models.base import Base, Timestamped, Versioned, WorkspaceScoped
+from crm_api.models.base import TRIGRAM_INDEX_OPTIONS, Base, Timestamped, Versioned, WorkspaceScoped
 
 INTERACTION_KINDS = ("call", "email", "meeting", "note", "chat", "sms", "visit")
 DIRECTIONS = ("inbound", "outbound")
@@ -81,6 +81,7 @@ class Interaction(WorkspaceScoped, Timestamped, Versioned, Base):
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
+            postgresql_with=TRIGRAM_INDEX_OPTIONS,
         ),
         CheckConstraint(f"kind IN {INTERACTION_KINDS!r}", name="kind"),
         CheckConstraint(f"direction IN {DIRECTIONS!r}", name="direction"),
@@ -144,6 +145,7 @@ class Task(WorkspaceScoped, Timestamped, Versioned, Base):
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
+            postgresql_with=TRIGRAM_INDEX_OPTIONS,
         ),
         CheckConstraint(f"status IN {TASK_STATUSES!r}", name="status"),
         CheckConstraint(f"priority IN {PRIORITIES!r}", name="priority"),

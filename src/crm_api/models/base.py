@@ -3,7 +3,7 @@
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, MetaData
+from sqlalchemy import DateTime, ForeignKey, ForeignKeyConstraint, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from crm_api.core.ids import new_id
@@ -15,6 +15,14 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Trigram (search) indexes keep a short list of not-yet-merged entries: GIN's pending list is
+# read in full by every search until it is merged, and at its default 4 MB a few thousand new or
+# edited records made each `q=` search cost 2.8 ms of database time instead of 1 ms (measured on
+# the benchmark's million contacts). At 64 kB, the least PostgreSQL allows, a search reads a few
+# pages of it at most, and writes still merge their entries in batches.
+TRIGRAM_INDEX_OPTIONS = {"gin_pending_list_limit": 64}
 
 
 def utcnow() -> datetime:
@@ -47,3 +55,13 @@ class Versioned:
     """A counter bumped on every change; served as the ETag and checked against If-Match."""
 
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+def contact_fk(table: str) -> ForeignKeyConstraint:
+    """A row that belongs to a contact of its workspace, and goes with it."""
+    return ForeignKeyConstraint(
+        ["workspace_id", "contact_id"],
+        ["contacts.workspace_id", "contacts.id"],
+        name=f"fk_{table}_contact",
+        ondelete="CASCADE",
+    )

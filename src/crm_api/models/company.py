@@ -6,7 +6,7 @@ from sqlalchemy import Computed, DateTime, Index, Integer, Numeric, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_api.models.base import Base, Timestamped, Versioned, WorkspaceScoped
+from crm_api.models.base import TRIGRAM_INDEX_OPTIONS, Base, Timestamped, Versioned, WorkspaceScoped
 
 
 class Company(WorkspaceScoped, Timestamped, Versioned, Base):
@@ -38,6 +38,7 @@ class Company(WorkspaceScoped, Timestamped, Versioned, Base):
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
+            postgresql_with=TRIGRAM_INDEX_OPTIONS,
         ),
         Index(
             "ix_companies_tags_custom_fields",

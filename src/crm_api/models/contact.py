@@ -19,7 +19,14 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_api.core.phones import normalized
-from crm_api.models.base import Base, Timestamped, Versioned, WorkspaceScoped, utcnow
+from crm_api.models.base import (
+    TRIGRAM_INDEX_OPTIONS,
+    Base,
+    Timestamped,
+    Versioned,
+    WorkspaceScoped,
+    utcnow,
+)
 
 LIFECYCLE_STAGES = (
     "subscriber",
@@ -90,6 +97,7 @@ class Contact(WorkspaceScoped, Timestamped, Versioned, Base):
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
+            postgresql_with=TRIGRAM_INDEX_OPTIONS,
         ),
         Index(
             "ix_contacts_tags_custom_fields",

@@ -1,40 +1,24 @@
-"""The customer portal: contacts' sign-in accounts and their tokens, the email outbox that
-carries invitations and magic links, and consent records."""
+"""The customer portal: contacts' sign-in accounts and their tokens."""
 
 import uuid
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKeyConstraint,
     Index,
-    Integer,
     String,
-    Text,
     func,
-    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_api.models.base import Base, Timestamped, Versioned, WorkspaceScoped, utcnow
+from crm_api.models.base import Base, Timestamped, Versioned, WorkspaceScoped, contact_fk, utcnow
 
 PORTAL_USER_STATUSES = ("invited", "active", "disabled")
 PORTAL_TOKEN_PURPOSES = ("invitation", "magic_link")
-CONSENT_PURPOSES = ("marketing_email", "marketing_sms", "marketing_phone", "profiling")
-EMAIL_STATUSES = ("pending", "sent", "failed")
-
-
-def _contact_fk(table: str) -> ForeignKeyConstraint:
-    return ForeignKeyConstraint(
-        ["workspace_id", "contact_id"],
-        ["contacts.workspace_id", "contacts.id"],
-        name=f"fk_{table}_contact",
-        ondelete="CASCADE",
-    )
 
 
 def _user_fk(table: str) -> ForeignKeyConstraint:
@@ -61,7 +45,7 @@ class PortalUser(WorkspaceScoped, Timestamped, Versioned, Base):
 
     __table_args__ = (
         CheckConstraint(f"status IN {PORTAL_USER_STATUSES!r}", name="status"),
-        _contact_fk("portal_users"),
+        contact_fk("portal_users"),
         Index("uq_portal_users_contact", "workspace_id", "contact_id", unique=True),
         Index("uq_portal_users_email", "workspace_id", func.lower(email), unique=True),
         Index("ix_portal_users_created_at", "workspace_id", "created_at", "id"),
@@ -107,57 +91,4 @@ class PortalRefreshToken(WorkspaceScoped, Base):
         Index("uq_portal_refresh_tokens_hash", "token_hash", unique=True),
         Index("ix_portal_refresh_tokens_family", "workspace_id", "family_id"),
         Index("ix_portal_refresh_tokens_user", "workspace_id", "portal_user_id"),
-    )
-
-
-class EmailMessage(WorkspaceScoped, Base):
-    """The outbox: written in the transaction that wants the email sent, sent by the worker."""
-
-    __tablename__ = "email_outbox"
-
-    to_address: Mapped[str] = mapped_column(String(320))
-    subject: Mapped[str] = mapped_column(String(500))
-    body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-    __table_args__ = (
-        CheckConstraint(f"status IN {EMAIL_STATUSES!r}", name="status"),
-        Index(
-            "ix_email_outbox_due",
-            "next_attempt_at",
-            postgresql_where=text("status = 'pending'"),
-        ),
-        Index("ix_email_outbox_created_at", "workspace_id", "created_at", "id"),
-    )
-
-
-class ContactConsent(WorkspaceScoped, Base):
-    """One grant or withdrawal of consent for a purpose; the latest per purpose is in force."""
-
-    __tablename__ = "contact_consents"
-
-    contact_id: Mapped[uuid.UUID]
-    purpose: Mapped[str] = mapped_column(String(32))
-    granted: Mapped[bool] = mapped_column(Boolean)
-    source: Mapped[str] = mapped_column(String(32))
-    proof: Mapped[str | None] = mapped_column(Text)
-    actor_type: Mapped[str] = mapped_column(String(16))
-    actor_id: Mapped[uuid.UUID | None]
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-    __table_args__ = (
-        CheckConstraint(f"purpose IN {CONSENT_PURPOSES!r}", name="purpose"),
-        _contact_fk("contact_consents"),
-        Index(
-            "ix_contact_consents_contact",
-            "workspace_id",
-            "contact_id",
-            "purpose",
-            "recorded_at",
-        ),
     )

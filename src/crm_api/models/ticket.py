@@ -19,7 +19,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
-from crm_api.models.base import Base, Timestamped, Versioned, WorkspaceScoped, utcnow
+from crm_api.models.base import (
+    TRIGRAM_INDEX_OPTIONS,
+    Base,
+    Timestamped,
+    Versioned,
+    WorkspaceScoped,
+    utcnow,
+)
 
 TICKET_STATUSES = ("new", "open", "pending", "on_hold", "solved", "closed")
 TICKET_CHANNELS = ("email", "phone", "chat", "portal", "api")
@@ -105,6 +112,7 @@ class Ticket(WorkspaceScoped, Timestamped, Versioned, Base):
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
+            postgresql_with=TRIGRAM_INDEX_OPTIONS,
         ),
         CheckConstraint(f"status IN {TICKET_STATUSES!r}", name="status"),
         CheckConstraint(f"escalation_reason IN {ESCALATION_REASONS!r}", name="escalation_reason"),

@@ -1,9 +1,15 @@
 """Orders' queries."""
 
-from sqlalchemy import bindparam, cast, select
+import uuid
+from collections.abc import Sequence
+
+from asyncpg import Record
+from sqlalchemy import ColumnElement, bindparam, cast, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
 
-from crm_api.core.db import PreparedQuery, json_array_of
+from crm_api.core.db import PreparedQuery, fetch_rows, json_array_of
+from crm_api.core.pagination import ListParams, Sort, paginate
 from crm_api.models import Order, OrderLine
 
 # The order's lines as a JSON array in their positions, prices as text (exact decimals).
@@ -24,3 +30,17 @@ READ_ORDER = PreparedQuery(
         Order.workspace_id == bindparam("workspace_id"), Order.id == bindparam("id")
     )
 )
+
+
+async def list_orders(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    conditions: Sequence[ColumnElement[bool]],
+    params: ListParams,
+    sort: Sort,
+) -> list[Record]:
+    """A page of orders as rows with their lines (as READ_ORDER gives them), in one query."""
+    statement = select(*Order.__table__.c, _LINES).where(
+        Order.workspace_id == workspace_id, *conditions
+    )
+    return await fetch_rows(session, paginate(statement, Order.id, sort, params))

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import Depends, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
 from crm_api.core.export import add_export_route
 from crm_api.core.pagination import Page
@@ -20,11 +20,6 @@ Reader = Annotated[Principal, Depends(require(Scope.orders_read))]
 Writer = Annotated[Principal, Depends(require(Scope.orders_write))]
 
 
-def _served(order: OrderRead, response: Response) -> OrderRead:
-    response.headers["ETag"] = etag(order.version)
-    return order
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -37,7 +32,7 @@ async def create_order(
 ) -> OrderRead:
     order = await service.create_order(session, principal, data)
     response.headers["Location"] = f"/v1/orders/{order.id}"
-    return _served(await service.read_order(session, order), response)
+    return await service.read_order(session, order)
 
 
 @router.get("", summary="List orders", openapi_extra=documented_params(OrderListParams))
@@ -51,9 +46,7 @@ async def list_orders(
 
 
 @router.get("/{order_id:uuid}", summary="Get an order", responses=problem_responses(404))
-async def get_order(
-    order_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
-) -> OrderRead:
+async def get_order(order_id: uuid.UUID, session: SessionDep, principal: Reader) -> OrderRead:
     return await service.read_order_by_id(session, principal, order_id)
 
 
@@ -70,10 +63,9 @@ async def update_order(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> OrderRead:
     order = await service.update_order(session, principal, order_id, data, if_match)
-    return _served(await service.read_order(session, order), response)
+    return await service.read_order(session, order)
 
 
 add_export_route(

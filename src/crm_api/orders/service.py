@@ -14,7 +14,7 @@ from crm_api.core.errors import Conflict, ValidationFailed, field_error
 from crm_api.core.events import record_event, record_update
 from crm_api.core.filters import in_range
 from crm_api.core.ids import new_id
-from crm_api.core.pagination import page_of, paginate, parse_sort
+from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, get_owned, read_owned, sent_values, touch
 from crm_api.core.schemas import Money, field_reader, in_minor_units, minor_units
 from crm_api.models import Order, OrderLine, Product
@@ -81,6 +81,11 @@ async def read_order_by_id(
 ) -> OrderRead:
     """GET /v1/orders/{id}: the order and its lines in one prepared statement."""
     row = await read_owned(session, repository.READ_ORDER, principal, order_id, "order")
+    return _read_row(row)
+
+
+def _read_row(row: Mapping[str, Any]) -> OrderRead:
+    """From a row of repository.READ_ORDER's columns, whose ``lines`` are a JSON array."""
     lines = [
         OrderLineRead(
             product_id=line["product_id"],
@@ -203,12 +208,9 @@ async def list_orders(
         # The buyer, found as the contacts list finds people (by its trigram index).
         buyers = contacts_service.contact_ids_named(principal, params.q)
         conditions.append(Order.contact_id.in_(buyers))
-    statement = select(Order).where(Order.workspace_id == principal.workspace_id, *conditions)
-    rows, next_cursor = page_of(
-        (await session.scalars(paginate(statement, Order.id, sort, params))).all(), sort, params
-    )
-    lines = await _lines_of(session, principal.workspace_id, [order.id for order in rows])
-    return [_read(order, lines.get(order.id, [])) for order in rows], next_cursor
+    rows = await repository.list_orders(session, principal.workspace_id, conditions, params, sort)
+    page, next_cursor = page_of(rows, sort, params)
+    return [_read_row(row) for row in page], next_cursor
 
 
 async def update_order(

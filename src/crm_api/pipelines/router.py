@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
@@ -28,11 +28,6 @@ Writer = Annotated[Principal, Depends(require(Scope.pipelines_write))]
 _CHANGE_ERRORS = problem_responses(400, 404, 409, 412, 413, 415, 428)
 
 
-def _served(pipeline: PipelineRead, response: Response) -> PipelineRead:
-    response.headers["ETag"] = etag(pipeline.version)
-    return pipeline
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -44,7 +39,7 @@ async def create_pipeline(
 ) -> PipelineRead:
     pipeline = await service.create_pipeline(session, principal, data)
     response.headers["Location"] = f"/v1/pipelines/{pipeline.id}"
-    return _served(pipeline, response)
+    return pipeline
 
 
 @router.get("", summary="List pipelines", openapi_extra=documented_params(PipelineListParams))
@@ -59,9 +54,9 @@ async def list_pipelines(
 
 @router.get("/{pipeline_id:uuid}", summary="Get a pipeline", responses=problem_responses(404))
 async def get_pipeline(
-    pipeline_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
+    pipeline_id: uuid.UUID, session: SessionDep, principal: Reader
 ) -> PipelineRead:
-    return _served(await service.get_pipeline(session, principal, pipeline_id), response)
+    return await service.get_pipeline(session, principal, pipeline_id)
 
 
 @router.patch("/{pipeline_id:uuid}", summary="Rename a pipeline", responses=_CHANGE_ERRORS)
@@ -71,10 +66,9 @@ async def update_pipeline(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> PipelineRead:
     pipeline = await service.update_pipeline(session, principal, pipeline_id, data, if_match)
-    return _served(pipeline, response)
+    return pipeline
 
 
 @router.delete(
@@ -102,10 +96,9 @@ async def add_stage(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> PipelineRead:
     pipeline = await service.add_stage(session, principal, pipeline_id, data, if_match)
-    return _served(pipeline, response)
+    return pipeline
 
 
 @router.post(
@@ -120,10 +113,9 @@ async def reorder_stages(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> PipelineRead:
     pipeline = await service.reorder_stages(session, principal, pipeline_id, data, if_match)
-    return _served(pipeline, response)
+    return pipeline
 
 
 @router.patch(
@@ -139,10 +131,9 @@ async def update_stage(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> PipelineRead:
     pipeline = await service.update_stage(session, principal, pipeline_id, stage_id, data, if_match)
-    return _served(pipeline, response)
+    return pipeline
 
 
 @router.delete(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
@@ -20,13 +20,14 @@ from crm_api.core.config import Settings
 from crm_api.core.errors import Conflict, Unauthorized, invalid_field
 from crm_api.core.events import record_event
 from crm_api.core.ids import new_id
-from crm_api.core.pagination import ListParams, Sort, page_of, paginate, parse_sort
+from crm_api.core.pagination import ListParams, Sort, page_of, parse_sort
 from crm_api.core.rate_limit import RateLimiter
 from crm_api.core.records import get_owned, touch
 from crm_api.emails.outbox import queue_email
-from crm_api.models import Contact, PortalRefreshToken, PortalToken, PortalUser, Workspace
+from crm_api.models import Contact, PortalRefreshToken, PortalToken, PortalUser
 from crm_api.models.base import utcnow
 
+from . import repository
 from .auth import (
     hash_opaque,
     hash_password,
@@ -87,58 +88,58 @@ async def invite(
         raise Conflict("An archived contact cannot be invited; restore it first.")
     if not contact.email:
         raise invalid_field(["path", "contact_id"], "the contact has no email to invite")
-    user = await session.scalar(
-        select(PortalUser)
-        .where(
-            PortalUser.workspace_id == principal.workspace_id, PortalUser.contact_id == contact.id
-        )
-        .with_for_update()
-    )
     now = utcnow()
-    if user is None:
-        taken = await session.scalar(
-            select(PortalUser.id).where(
-                PortalUser.workspace_id == principal.workspace_id,
-                func.lower(PortalUser.email) == contact.email.lower(),
-            )
-        )
-        if taken is not None:
-            raise Conflict(
-                "Another portal account signs in with this email.", existing_id=str(taken)
-            )
-        user = PortalUser(
-            workspace_id=principal.workspace_id,
-            id=new_id(),
-            contact_id=contact.id,
-            email=contact.email.lower(),
-            status="invited",
-            preferences={},
-            invited_at=now,
-            created_at=now,
-            updated_at=now,
-            version=1,
-        )
-        session.add(user)
-        await session.flush()  # before its tokens: they refer to it
-    elif user.status == "active":
-        raise Conflict(
-            "The contact already has an active portal account.", existing_id=str(user.id)
-        )
-    else:
-        user.status, user.invited_at = "invited", now
-        touch(user)
-    await session.execute(
-        update(PortalToken)
-        .where(
-            PortalToken.workspace_id == principal.workspace_id,
-            PortalToken.portal_user_id == user.id,
-            PortalToken.used_at.is_(None),
-        )
-        .values(used_at=now)
-    )
+    user = await _invited_account(session, principal, contact, contact.email, now)
+    await repository.use_up_email_tokens(session, principal.workspace_id, user.id, now)
     expires_at = now + timedelta(hours=settings.portal_invitation_hours)
     token = _issue_email_token(session, user, "invitation", expires_at)
-    name = await session.scalar(select(Workspace.name).where(Workspace.id == user.workspace_id))
+    await _send_invitation(session, settings, user, token, expires_at)
+    record_event(
+        session, principal, "portal_user.invited", user.id, PortalUserRead.model_validate(user)
+    )
+    return user, expires_at
+
+
+async def _invited_account(
+    session: AsyncSession, principal: Principal, contact: Contact, email: str, now: datetime
+) -> PortalUser:
+    """The contact's account as invited: a new one (its email free among the workspace's
+    accounts), or a disabled or invited one invited again; an active one is a 409."""
+    user = await repository.account_of_contact(session, principal.workspace_id, contact.id)
+    if user is not None:
+        if user.status == "active":
+            raise Conflict(
+                "The contact already has an active portal account.", existing_id=str(user.id)
+            )
+        user.status, user.invited_at = "invited", now
+        touch(user)
+        return user
+    taken = await repository.account_by_email(session, principal.workspace_id, email)
+    if taken is not None:
+        raise Conflict(
+            "Another portal account signs in with this email.", existing_id=str(taken.id)
+        )
+    user = PortalUser(
+        workspace_id=principal.workspace_id,
+        id=new_id(),
+        contact_id=contact.id,
+        email=email.lower(),
+        status="invited",
+        preferences={},
+        invited_at=now,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    session.add(user)
+    await session.flush()  # before its tokens: they refer to it
+    return user
+
+
+async def _send_invitation(
+    session: AsyncSession, settings: Settings, user: PortalUser, token: str, expires_at: datetime
+) -> None:
+    name = await repository.workspace_name(session, user.workspace_id)
     queue_email(
         session,
         user.workspace_id,
@@ -148,10 +149,6 @@ async def invite(
         f" in with this link, valid until {expires_at:%Y-%m-%d %H:%M} UTC:\n\n"
         f"{settings.portal_base_url}/accept-invitation?token={quote(token)}\n",
     )
-    record_event(
-        session, principal, "portal_user.invited", user.id, PortalUserRead.model_validate(user)
-    )
-    return user, expires_at
 
 
 def _issue_email_token(
@@ -172,15 +169,11 @@ def _issue_email_token(
     return token
 
 
-PORTAL_USER_SORTS = {"created_at": PortalUser.created_at}
-
-
 async def list_portal_users(
     session: AsyncSession, principal: Principal, params: ListParams
 ) -> tuple[Sequence[PortalUser], str | None]:
-    sort: Sort = parse_sort(params.sort, PORTAL_USER_SORTS)
-    statement = select(PortalUser).where(PortalUser.workspace_id == principal.workspace_id)
-    rows = (await session.scalars(paginate(statement, PortalUser.id, sort, params))).all()
+    sort: Sort = parse_sort(params.sort, repository.SORTABLE)
+    rows = await repository.list_accounts(session, principal.workspace_id, params, sort)
     return page_of(rows, sort, params)
 
 
@@ -204,15 +197,7 @@ async def disable(
 async def _revoke(
     session: AsyncSession, which: ColumnElement[bool], workspace_id: uuid.UUID
 ) -> None:
-    await session.execute(
-        update(PortalRefreshToken)
-        .where(
-            PortalRefreshToken.workspace_id == workspace_id,
-            which,
-            PortalRefreshToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=utcnow())
-    )
+    await repository.revoke_refresh_tokens(session, workspace_id, which, utcnow())
 
 
 # --- Sign-in -----------------------------------------------------------------------------------
@@ -248,9 +233,7 @@ async def _tokens(
 
 
 async def _redeem(session: AsyncSession, token: str, purpose: str) -> PortalUser:
-    row = await session.scalar(
-        select(PortalToken).where(PortalToken.token_hash == hash_opaque(token)).with_for_update()
-    )
+    row = await repository.email_token(session, hash_opaque(token))
     now = utcnow()
     if row is None or row.purpose != purpose or row.used_at is not None or row.expires_at <= now:
         raise Unauthorized(_BAD_TOKEN, headers=_CHALLENGE)
@@ -293,12 +276,7 @@ def _as(user: PortalUser) -> Principal:
 
 
 async def _account(session: AsyncSession, workspace_id: uuid.UUID, email: str) -> PortalUser | None:
-    return await session.scalar(
-        select(PortalUser).where(
-            PortalUser.workspace_id == workspace_id,
-            func.lower(PortalUser.email) == email.lower(),
-        )
-    )
+    return await repository.account_by_email(session, workspace_id, email)
 
 
 async def sign_in(
@@ -350,11 +328,7 @@ async def redeem_magic_link(session: AsyncSession, settings: Settings, token: st
 async def refresh(session: AsyncSession, settings: Settings, token: str) -> TokenPair:
     """A new pair for a live refresh token, which is used up. A used-up one presented again
     means a copy is in other hands: its whole family is revoked (committed before the 401)."""
-    row = await session.scalar(
-        select(PortalRefreshToken)
-        .where(PortalRefreshToken.token_hash == hash_opaque(token))
-        .with_for_update()
-    )
+    row = await repository.refresh_token(session, hash_opaque(token), for_update=True)
     now = utcnow()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise Unauthorized("The refresh token is invalid, revoked or expired.", headers=_CHALLENGE)
@@ -373,9 +347,7 @@ async def refresh(session: AsyncSession, settings: Settings, token: str) -> Toke
 
 
 async def sign_out(session: AsyncSession, token: str) -> None:
-    row = await session.scalar(
-        select(PortalRefreshToken).where(PortalRefreshToken.token_hash == hash_opaque(token))
-    )
+    row = await repository.refresh_token(session, hash_opaque(token))
     if row is not None:
         await _revoke(session, PortalRefreshToken.family_id == row.family_id, row.workspace_id)
 

@@ -1,35 +1,27 @@
-"""The customer portal API (`/v1/portal/...`, portal access tokens only) and the staff routes
-that manage portal accounts (API keys with the `portal:*` scopes)."""
+"""The customer portal API for the signed-in customer (`/v1/portal/...`, portal access tokens
+only); staff routes are in staff_router.py, signing in in sign_in_router.py."""
 
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Request, Response, status
+from fastapi import Depends, Response, status
 
-from crm_api.core.auth import Principal, Scope, require
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
-from crm_api.core.openapi_headers import LOCATION
-from crm_api.core.pagination import ListParams, Page
+from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
-from crm_api.core.records import get_owned
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
-from crm_api.models import PortalUser
 from crm_api.orders.schemas import OrderRead
 from crm_api.privacy.export import DataExport
 from crm_api.products.schemas import ProductRead
 
 from . import accounts, customer
 from .auth import CustomerDep
-from .routing import PortalRoute, SignInRoute
+from .routing import PortalRoute
 from .schemas import (
-    AcceptInvitation,
     ConsentsRead,
     ConsentsUpdate,
-    InvitationRead,
-    MagicLinkRedeem,
-    MagicLinkRequest,
     MeRead,
     MeUpdate,
     PasswordChange,
@@ -42,195 +34,17 @@ from .schemas import (
     PortalTicketCreate,
     PortalTicketListParams,
     PortalTicketRead,
-    PortalUserRead,
     Rating,
     RatingRead,
-    Refresh,
-    SignIn,
-    TokenPair,
 )
-
-# --- Staff: portal accounts --------------------------------------------------------------------
-
-staff_router = crm_router("/v1", "Portal users")
-Reader = Annotated[Principal, Depends(require(Scope.portal_read))]
-Writer = Annotated[Principal, Depends(require(Scope.portal_write))]
-
-
-@staff_router.post(
-    "/contacts/{contact_id:uuid}/portal-invitations",
-    status_code=status.HTTP_201_CREATED,
-    summary="Invite a contact to the customer portal",
-    description="Makes the contact's portal account (signing in with the contact's email) if "
-    "new, and emails a single-use invitation through the outbox, valid "
-    "CRM_PORTAL_INVITATION_HOURS (72). Earlier unused invitations stop working. 409 when the "
-    "account is already active.",
-    responses={
-        201: {"headers": {"Location": {**LOCATION, "description": "The portal account's URL."}}},
-        **problem_responses(400, 404, 409, 413, 415),
-    },
-)
-async def invite_contact(
-    contact_id: uuid.UUID,
-    session: SessionDep,
-    principal: Writer,
-    request: Request,
-    response: Response,
-) -> InvitationRead:
-    user, expires_at = await accounts.invite(
-        session, principal, request.app.state.settings, contact_id
-    )
-    response.headers["Location"] = f"/v1/portal-users/{user.id}"
-    return InvitationRead(portal_user=PortalUserRead.model_validate(user), expires_at=expires_at)
-
-
-@staff_router.get(
-    "/portal-users", summary="List portal accounts", openapi_extra=documented_params(ListParams)
-)
-async def list_portal_users(
-    params: Annotated[ListParams, Depends(list_params(ListParams))],
-    session: SessionDep,
-    principal: Reader,
-) -> Page[PortalUserRead]:
-    rows, next_cursor = await accounts.list_portal_users(session, principal, params)
-    return Page(data=[PortalUserRead.model_validate(row) for row in rows], next_cursor=next_cursor)
-
-
-@staff_router.get(
-    "/portal-users/{portal_user_id:uuid}",
-    summary="Get a portal account",
-    responses=problem_responses(404),
-)
-async def get_portal_user(
-    portal_user_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
-) -> PortalUserRead:
-    user = await get_owned(session, PortalUser, principal, portal_user_id, "portal user")
-    response.headers["ETag"] = etag(user.version)
-    return PortalUserRead.model_validate(user)
-
-
-@staff_router.post(
-    "/portal-users/{portal_user_id:uuid}/disable",
-    summary="Disable a portal account",
-    description="No more sign-ins and every refresh token revoked; access tokens stop working "
-    "at once. Inviting the contact again re-opens the account.",
-    responses=problem_responses(404, 412, 428),
-)
-async def disable_portal_user(
-    portal_user_id: uuid.UUID,
-    session: SessionDep,
-    principal: Writer,
-    if_match: IfMatchDep,
-    response: Response,
-) -> PortalUserRead:
-    user = await accounts.disable(session, principal, portal_user_id, if_match)
-    response.headers["ETag"] = etag(user.version)
-    return PortalUserRead.model_validate(user)
-
-
-# --- Portal sign-in (no credentials needed) ----------------------------------------------------
-
-sign_in_router = crm_router("/v1/portal", "Portal sign-in", SignInRoute)
-_SIGN_IN_ERRORS = problem_responses(400, 413, 415)
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-@sign_in_router.post(
-    "/invitations/accept",
-    summary="Accept an invitation",
-    description="With the token from the invitation email, and a password to sign in with "
-    "later (or none, to use magic links). Answers the first tokens.",
-    responses=_SIGN_IN_ERRORS,
-)
-async def accept_invitation(
-    data: AcceptInvitation, session: SessionDep, request: Request
-) -> TokenPair:
-    return await accounts.accept_invitation(session, request.app.state.settings, data)
-
-
-@sign_in_router.post(
-    "/sign-in",
-    summary="Sign in with email and password",
-    description="Limited per account (CRM_PORTAL_SIGN_IN_LIMIT_ACCOUNT, 5/minute) and per client "
-    "address (30/minute): 429 with Retry-After beyond that.",
-    responses=_SIGN_IN_ERRORS,
-)
-async def sign_in(data: SignIn, session: SessionDep, request: Request) -> TokenPair:
-    return await accounts.sign_in(
-        session,
-        request.app.state.settings,
-        request.app.state.sign_in_limits,
-        data,
-        _address(request),
-    )
-
-
-@sign_in_router.post(
-    "/magic-links",
-    status_code=status.HTTP_202_ACCEPTED,
-    summary="Email a sign-in link",
-    description="Always 202: whether an active account has this email is not told. Limited "
-    "like sign-in.",
-    responses=_SIGN_IN_ERRORS,
-)
-async def request_magic_link(data: MagicLinkRequest, session: SessionDep, request: Request) -> None:
-    await accounts.request_magic_link(
-        session,
-        request.app.state.settings,
-        request.app.state.sign_in_limits,
-        data.workspace_id,
-        data.email,
-        _address(request),
-    )
-
-
-@sign_in_router.post(
-    "/magic-links/redeem",
-    summary="Sign in with a magic link's token",
-    responses=_SIGN_IN_ERRORS,
-)
-async def redeem_magic_link(
-    data: MagicLinkRedeem, session: SessionDep, request: Request
-) -> TokenPair:
-    return await accounts.redeem_magic_link(session, request.app.state.settings, data.token)
-
-
-@sign_in_router.post(
-    "/tokens/refresh",
-    summary="Exchange a refresh token for new tokens",
-    description="The refresh token is used up and a new one returned. Presenting a used-up one "
-    "again revokes every token of that sign-in (401).",
-    responses=_SIGN_IN_ERRORS,
-)
-async def refresh_tokens(data: Refresh, session: SessionDep, request: Request) -> TokenPair:
-    return await accounts.refresh(session, request.app.state.settings, data.refresh_token)
-
-
-@sign_in_router.post(
-    "/sign-out",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Sign out",
-    description="Revokes the refresh token and every token refreshed from the same sign-in.",
-    responses=_SIGN_IN_ERRORS,
-)
-async def sign_out(data: Refresh, session: SessionDep) -> None:
-    await accounts.sign_out(session, data.refresh_token)
-
-
-# --- The signed-in customer --------------------------------------------------------------------
 
 portal_router = crm_router("/v1/portal", "Portal", PortalRoute)
 _WRITE_ERRORS = problem_responses(400, 413, 415)
 
 
 @portal_router.get("/me", summary="My contact record")
-async def get_me(me: CustomerDep, session: SessionDep, response: Response) -> MeRead:
-    answer = await customer.me(session, me)
-    response.headers["ETag"] = etag(answer.version)
-    return answer
+async def get_me(me: CustomerDep, session: SessionDep) -> MeRead:
+    return await customer.me(session, me)
 
 
 @portal_router.patch(
@@ -241,11 +55,9 @@ async def get_me(me: CustomerDep, session: SessionDep, response: Response) -> Me
     responses=problem_responses(400, 412, 413, 415, 428),
 )
 async def update_me(
-    data: MeUpdate, me: CustomerDep, session: SessionDep, if_match: IfMatchDep, response: Response
+    data: MeUpdate, me: CustomerDep, session: SessionDep, if_match: IfMatchDep
 ) -> MeRead:
-    answer = await customer.update_me(session, me, data, if_match)
-    response.headers["ETag"] = etag(answer.version)
-    return answer
+    return await customer.update_me(session, me, data, if_match)
 
 
 @portal_router.post(

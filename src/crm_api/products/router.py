@@ -1,16 +1,10 @@
-import uuid
 from typing import Annotated
 
-from fastapi import Depends, Response, status
+from fastapi import Depends
 
 from crm_api.core.auth import Principal, Scope, require
-from crm_api.core.concurrency import IfMatchDep, etag
-from crm_api.core.errors import problem_responses
-from crm_api.core.pagination import Page
-from crm_api.core.query import documented_params, list_params
+from crm_api.core.record_routes import RecordDocs, RecordSchemas, RecordService, add_record_routes
 from crm_api.core.routing import crm_router
-from crm_api.core.session import SessionDep
-from crm_api.models import Product
 
 from . import service
 from .schemas import ProductCreate, ProductListParams, ProductRead, ProductUpdate
@@ -19,57 +13,33 @@ router = crm_router("/v1/products", "Products")
 Reader = Annotated[Principal, Depends(require(Scope.orders_read))]
 Writer = Annotated[Principal, Depends(require(Scope.products_write))]
 
-
-def _served(product: Product, response: Response) -> ProductRead:
-    response.headers["ETag"] = etag(product.version)
-    return ProductRead.of(product)
-
-
-@router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    summary="Add a product to the catalog",
-    description="SKUs are unique per workspace, ignoring case (409 naming the existing one).",
-    responses=problem_responses(400, 409, 413, 415),
+add_record_routes(
+    router,
+    one="product",
+    many="products",
+    schemas=RecordSchemas(
+        create=ProductCreate,
+        update=ProductUpdate,
+        read=ProductRead,
+        list_params=ProductListParams,
+        serve=ProductRead.of,
+    ),
+    service=RecordService(
+        create=service.create_product,
+        list=service.list_products,
+        get=service.get_product,
+        update=service.update_product,
+    ),
+    reader=Reader,
+    writer=Writer,
+    docs=RecordDocs(
+        create="Add a product to the catalog",
+        create_description="SKUs are unique per workspace, ignoring case (409 naming the "
+        "existing one).",
+        list="List products",
+        get="Get a product",
+        update="Update a product",
+        update_description="Set `active` to false to stop selling it; placed orders keep their "
+        "prices.",
+    ),
 )
-async def create_product(
-    data: ProductCreate, session: SessionDep, principal: Writer, response: Response
-) -> ProductRead:
-    product = await service.create_product(session, principal, data)
-    response.headers["Location"] = f"/v1/products/{product.id}"
-    return _served(product, response)
-
-
-@router.get("", summary="List products", openapi_extra=documented_params(ProductListParams))
-async def list_products(
-    params: Annotated[ProductListParams, Depends(list_params(ProductListParams))],
-    session: SessionDep,
-    principal: Reader,
-) -> Page[ProductRead]:
-    rows, next_cursor = await service.list_products(session, principal, params)
-    return Page(data=[ProductRead.of(row) for row in rows], next_cursor=next_cursor)
-
-
-@router.get("/{product_id:uuid}", summary="Get a product", responses=problem_responses(404))
-async def get_product(
-    product_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
-) -> ProductRead:
-    return _served(await service.get_product(session, principal, product_id), response)
-
-
-@router.patch(
-    "/{product_id:uuid}",
-    summary="Update a product",
-    description="Set `active` to false to stop selling it; placed orders keep their prices.",
-    responses=problem_responses(400, 404, 409, 412, 413, 415, 428),
-)
-async def update_product(
-    product_id: uuid.UUID,
-    data: ProductUpdate,
-    session: SessionDep,
-    principal: Writer,
-    if_match: IfMatchDep,
-    response: Response,
-) -> ProductRead:
-    product = await service.update_product(session, principal, product_id, data, if_match)
-    return _served(product, response)

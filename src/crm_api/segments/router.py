@@ -5,13 +5,12 @@ from fastapi import Depends, Response, status
 
 from crm_api.contacts.schemas import ContactRead, contacts_of
 from crm_api.core.auth import Principal, Scope, require
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
-from crm_api.models import Segment
 
 from . import service
 from .schemas import (
@@ -28,11 +27,6 @@ Reader = Annotated[Principal, Depends(require(Scope.contacts_read))]
 Writer = Annotated[Principal, Depends(require(Scope.contacts_write))]
 
 
-def _served(segment: Segment, response: Response) -> SegmentRead:
-    response.headers["ETag"] = etag(segment.version)
-    return SegmentRead.model_validate(segment)
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -46,7 +40,7 @@ async def create_segment(
 ) -> SegmentRead:
     segment = await service.create_segment(session, principal, data)
     response.headers["Location"] = f"/v1/segments/{segment.id}"
-    return _served(segment, response)
+    return SegmentRead.model_validate(segment)
 
 
 @router.get("", summary="List segments", openapi_extra=documented_params(SegmentListParams))
@@ -60,10 +54,8 @@ async def list_segments(
 
 
 @router.get("/{segment_id:uuid}", summary="Get a segment", responses=problem_responses(404))
-async def get_segment(
-    segment_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
-) -> SegmentRead:
-    return _served(await service.get_segment(session, principal, segment_id), response)
+async def get_segment(segment_id: uuid.UUID, session: SessionDep, principal: Reader) -> SegmentRead:
+    return SegmentRead.model_validate(await service.get_segment(session, principal, segment_id))
 
 
 @router.patch(
@@ -77,10 +69,9 @@ async def update_segment(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> SegmentRead:
     segment = await service.update_segment(session, principal, segment_id, data, if_match)
-    return _served(segment, response)
+    return SegmentRead.model_validate(segment)
 
 
 @router.delete(

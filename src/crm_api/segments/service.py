@@ -2,8 +2,9 @@ import uuid
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from asyncpg import Record
 from pydantic import ValidationError
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.contacts.schemas import ContactListParams
@@ -149,7 +150,7 @@ async def members(
     principal: Principal,
     segment_id: uuid.UUID,
     paging: SegmentMembersParams,
-) -> tuple[list[Row[Any]], str | None]:
+) -> tuple[list[Record], str | None]:
     """The contacts matching the segment now, a keyset page at a time."""
     segment = await get_segment(session, principal, segment_id)
     params = _as_params(segment.filters, paging.model_dump(exclude_none=True))

@@ -1,16 +1,14 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Response, status
+from fastapi import Depends, status
 
 from crm_api.core.auth import Principal, Scope, require
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
-from crm_api.core.pagination import Page
-from crm_api.core.query import documented_params, list_params
+from crm_api.core.record_routes import RecordDocs, RecordSchemas, RecordService, add_record_routes
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
-from crm_api.models import SlaPolicy
 
 from . import service
 from .schemas import SlaPolicyCreate, SlaPolicyListParams, SlaPolicyRead, SlaPolicyUpdate
@@ -19,60 +17,35 @@ router = crm_router("/v1/sla-policies", "SLA policies")
 Reader = Annotated[Principal, Depends(require(Scope.tickets_read))]
 Writer = Annotated[Principal, Depends(require(Scope.sla_policies_write))]
 
-
-def _served(policy: SlaPolicy, response: Response) -> SlaPolicyRead:
-    response.headers["ETag"] = etag(policy.version)
-    return SlaPolicyRead.model_validate(policy)
-
-
-@router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    summary="Create an SLA policy",
-    description="With `is_default`, it replaces the workspace's current default policy.",
-    responses=problem_responses(400, 409, 413, 415),
+add_record_routes(
+    router,
+    one="sla_policy",
+    many="sla_policies",
+    schemas=RecordSchemas(
+        create=SlaPolicyCreate,
+        update=SlaPolicyUpdate,
+        read=SlaPolicyRead,
+        list_params=SlaPolicyListParams,
+        serve=SlaPolicyRead.model_validate,
+    ),
+    service=RecordService(
+        create=service.create_policy,
+        list=service.list_policies,
+        get=service.get_policy,
+        update=service.update_policy,
+    ),
+    reader=Reader,
+    writer=Writer,
+    docs=RecordDocs(
+        create="Create an SLA policy",
+        create_description="With `is_default`, it replaces the workspace's current default policy.",
+        list="List SLA policies",
+        get="Get an SLA policy",
+        update="Update an SLA policy",
+        update_description="New targets or hours apply at once to the policy's tickets that "
+        "are not closed.",
+    ),
 )
-async def create_sla_policy(
-    data: SlaPolicyCreate, session: SessionDep, principal: Writer, response: Response
-) -> SlaPolicyRead:
-    policy = await service.create_policy(session, principal, data)
-    response.headers["Location"] = f"/v1/sla-policies/{policy.id}"
-    return _served(policy, response)
-
-
-@router.get("", summary="List SLA policies", openapi_extra=documented_params(SlaPolicyListParams))
-async def list_sla_policies(
-    params: Annotated[SlaPolicyListParams, Depends(list_params(SlaPolicyListParams))],
-    session: SessionDep,
-    principal: Reader,
-) -> Page[SlaPolicyRead]:
-    rows, next_cursor = await service.list_policies(session, principal, params)
-    return Page(data=[SlaPolicyRead.model_validate(row) for row in rows], next_cursor=next_cursor)
-
-
-@router.get("/{sla_policy_id:uuid}", summary="Get an SLA policy", responses=problem_responses(404))
-async def get_sla_policy(
-    sla_policy_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
-) -> SlaPolicyRead:
-    return _served(await service.get_policy(session, principal, sla_policy_id), response)
-
-
-@router.patch(
-    "/{sla_policy_id:uuid}",
-    summary="Update an SLA policy",
-    description="New targets or hours apply at once to the policy's tickets that are not closed.",
-    responses=problem_responses(400, 404, 409, 412, 413, 415, 428),
-)
-async def update_sla_policy(
-    sla_policy_id: uuid.UUID,
-    data: SlaPolicyUpdate,
-    session: SessionDep,
-    principal: Writer,
-    if_match: IfMatchDep,
-    response: Response,
-) -> SlaPolicyRead:
-    policy = await service.update_policy(session, principal, sla_policy_id, data, if_match)
-    return _served(policy, response)
 
 
 @router.delete(

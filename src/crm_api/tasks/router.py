@@ -4,14 +4,13 @@ from typing import Annotated
 from fastapi import Depends, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
 from crm_api.core.export import add_export_route, read_as
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
-from crm_api.models import Task
 
 from . import service
 from .schemas import TaskCreate, TaskListParams, TaskRead, TaskUpdate
@@ -19,11 +18,6 @@ from .schemas import TaskCreate, TaskListParams, TaskRead, TaskUpdate
 router = crm_router("/v1/tasks", "Tasks")
 Reader = Annotated[Principal, Depends(require(Scope.tasks_read))]
 Writer = Annotated[Principal, Depends(require(Scope.tasks_write))]
-
-
-def _served(task: Task, response: Response) -> TaskRead:
-    response.headers["ETag"] = etag(task.version)
-    return TaskRead.model_validate(task)
 
 
 @router.post(
@@ -37,7 +31,7 @@ async def create_task(
 ) -> TaskRead:
     task = await service.create_task(session, principal, data)
     response.headers["Location"] = f"/v1/tasks/{task.id}"
-    return _served(task, response)
+    return TaskRead.model_validate(task)
 
 
 @router.get(
@@ -56,10 +50,8 @@ async def list_tasks(
 
 
 @router.get("/{task_id:uuid}", summary="Get a task", responses=problem_responses(404))
-async def get_task(
-    task_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
-) -> TaskRead:
-    return _served(await service.get_task(session, principal, task_id), response)
+async def get_task(task_id: uuid.UUID, session: SessionDep, principal: Reader) -> TaskRead:
+    return TaskRead.model_validate(await service.get_task(session, principal, task_id))
 
 
 @router.patch(
@@ -73,10 +65,9 @@ async def update_task(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> TaskRead:
     task = await service.update_task(session, principal, task_id, data, if_match)
-    return _served(task, response)
+    return TaskRead.model_validate(task)
 
 
 @router.delete(

@@ -4,14 +4,13 @@ from typing import Annotated
 from fastapi import Depends, Response, status
 
 from crm_api.core.auth import Principal, Scope, require
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
 from crm_api.core.export import add_export_route, read_as
 from crm_api.core.pagination import Page
 from crm_api.core.query import documented_params, list_params
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
-from crm_api.models import Ticket
 
 from . import service
 from .schemas import (
@@ -30,11 +29,6 @@ Writer = Annotated[Principal, Depends(require(Scope.tickets_write))]
 _CHANGE_ERRORS = problem_responses(404, 409, 412, 428)
 
 
-def _served(ticket: Ticket, response: Response) -> TicketRead:
-    response.headers["ETag"] = etag(ticket.version)
-    return TicketRead.model_validate(ticket)
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -46,7 +40,7 @@ async def create_ticket(
 ) -> TicketRead:
     ticket = await service.create_ticket(session, principal, data)
     response.headers["Location"] = f"/v1/tickets/{ticket.id}"
-    return _served(ticket, response)
+    return TicketRead.model_validate(ticket)
 
 
 @router.get("", summary="List tickets", openapi_extra=documented_params(TicketListParams))
@@ -60,9 +54,7 @@ async def list_tickets(
 
 
 @router.get("/{ticket_id:uuid}", summary="Get a ticket", responses=problem_responses(404))
-async def get_ticket(
-    ticket_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
-) -> TicketRead:
+async def get_ticket(ticket_id: uuid.UUID, session: SessionDep, principal: Reader) -> TicketRead:
     return await service.read_ticket(session, principal, ticket_id)
 
 
@@ -78,10 +70,9 @@ async def update_ticket(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> TicketRead:
     ticket = await service.update_ticket(session, principal, ticket_id, data, if_match)
-    return _served(ticket, response)
+    return TicketRead.model_validate(ticket)
 
 
 @router.post(
@@ -120,10 +111,9 @@ async def archive_ticket(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> TicketRead:
     ticket = await service.archive_ticket(session, principal, ticket_id, if_match, archived=True)
-    return _served(ticket, response)
+    return TicketRead.model_validate(ticket)
 
 
 @router.post(
@@ -134,10 +124,9 @@ async def restore_ticket(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> TicketRead:
     ticket = await service.archive_ticket(session, principal, ticket_id, if_match, archived=False)
-    return _served(ticket, response)
+    return TicketRead.model_validate(ticket)
 
 
 @router.delete(
@@ -150,7 +139,7 @@ async def restore_ticket(
 async def delete_ticket(
     ticket_id: uuid.UUID, session: SessionDep, principal: Writer, if_match: IfMatchDep
 ) -> None:
-    await service.purge_ticket(session, principal, ticket_id, if_match)
+    await service.delete_ticket(session, principal, ticket_id, if_match)
 
 
 add_export_route(

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, or_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from crm_api.core.archive import change_archived, ensure_live, purge
+from crm_api.core.archive import change_archived, delete_archived, ensure_live
 from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import NotFound, invalid_field
@@ -406,10 +406,10 @@ async def archive_ticket(
     return ticket
 
 
-async def purge_ticket(
+async def delete_ticket(
     session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, if_match: IfMatch
 ) -> None:
     ticket = await get_ticket(session, principal, ticket_id, for_update=True)
-    await purge(
+    await delete_archived(
         session, principal, ticket, if_match, resource="ticket", snapshot=TicketRead.model_validate
     )

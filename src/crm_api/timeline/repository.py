@@ -52,116 +52,114 @@ def _branch(
     return statement.order_by(occurred_at.desc(), model.id.desc()).limit(limit)
 
 
+# Per kind of entry: its table, its time column, and the fields its data shows.
+_ENTRIES: dict[str, tuple[Any, Any, dict[str, Any]]] = {
+    "interaction": (
+        Interaction,
+        Interaction.occurred_at,
+        {
+            "interaction_kind": Interaction.kind,
+            "direction": Interaction.direction,
+            "subject": Interaction.subject,
+            "contact_id": Interaction.contact_id,
+            "sentiment": Interaction.sentiment,
+        },
+    ),
+    "task": (
+        Task,
+        Task.created_at,
+        {
+            "title": Task.title,
+            "status": Task.status,
+            "due_at": Task.due_at,
+            "assignee_id": Task.assignee_id,
+        },
+    ),
+    "lifecycle_change": (
+        LifecycleChange,
+        LifecycleChange.changed_at,
+        {
+            "contact_id": LifecycleChange.contact_id,
+            "from_stage": LifecycleChange.from_stage,
+            "to_stage": LifecycleChange.to_stage,
+        },
+    ),
+    "deal_stage_change": (
+        DealStageChange,
+        DealStageChange.changed_at,
+        {
+            "deal_id": DealStageChange.deal_id,
+            "from_stage_id": DealStageChange.from_stage_id,
+            "to_stage_id": DealStageChange.to_stage_id,
+        },
+    ),
+    "ticket_status_change": (
+        TicketStatusChange,
+        TicketStatusChange.changed_at,
+        {
+            "ticket_id": TicketStatusChange.ticket_id,
+            "from_status": TicketStatusChange.from_status,
+            "to_status": TicketStatusChange.to_status,
+        },
+    ),
+}
+
+
+def _contact_ties(workspace_id: uuid.UUID, contact_id: uuid.UUID) -> dict[str, ColumnElement[bool]]:
+    """What ties each kind of entry to a contact: theirs, or their deals' and tickets'."""
+    deals = select(DealContact.deal_id).where(
+        DealContact.workspace_id == workspace_id, DealContact.contact_id == contact_id
+    )
+    tickets = select(Ticket.id).where(
+        Ticket.workspace_id == workspace_id, Ticket.requester_id == contact_id
+    )
+    return {
+        "interaction": Interaction.contact_id == contact_id,
+        "task": Task.contact_id == contact_id,
+        "lifecycle_change": LifecycleChange.contact_id == contact_id,
+        "deal_stage_change": DealStageChange.deal_id.in_(deals),
+        "ticket_status_change": TicketStatusChange.ticket_id.in_(tickets),
+    }
+
+
+def _company_ties(workspace_id: uuid.UUID, company_id: uuid.UUID) -> dict[str, ColumnElement[bool]]:
+    """A company's 360° view: what is filed under it, and what its people did."""
+    deals = select(Deal.id).where(Deal.workspace_id == workspace_id, Deal.company_id == company_id)
+    contacts = select(Contact.id).where(
+        Contact.workspace_id == workspace_id, Contact.company_id == company_id
+    )
+    tickets = select(Ticket.id).where(
+        Ticket.workspace_id == workspace_id,
+        or_(Ticket.company_id == company_id, Ticket.requester_id.in_(contacts)),
+    )
+    return {
+        "interaction": or_(
+            Interaction.company_id == company_id, Interaction.contact_id.in_(contacts)
+        ),
+        "task": or_(Task.company_id == company_id, Task.contact_id.in_(contacts)),
+        "lifecycle_change": LifecycleChange.contact_id.in_(contacts),
+        "deal_stage_change": DealStageChange.deal_id.in_(deals),
+        "ticket_status_change": TicketStatusChange.ticket_id.in_(tickets),
+    }
+
+
 def _branches(
     workspace_id: uuid.UUID, *, contact_id: uuid.UUID | None, company_id: uuid.UUID | None
 ) -> dict[str, tuple[Any, Any, ColumnElement[Any], list[ColumnElement[bool]]]]:
     """Per kind: the table, its time column, the entry's data, and what ties it to the customer."""
     if contact_id is not None:
-        deals = select(DealContact.deal_id).where(
-            DealContact.workspace_id == workspace_id, DealContact.contact_id == contact_id
-        )
-        tickets = select(Ticket.id).where(
-            Ticket.workspace_id == workspace_id, Ticket.requester_id == contact_id
-        )
-        about = {
-            "interaction": Interaction.contact_id == contact_id,
-            "task": Task.contact_id == contact_id,
-            "lifecycle_change": LifecycleChange.contact_id == contact_id,
-        }
+        ties = _contact_ties(workspace_id, contact_id)
     else:
-        deals = select(Deal.id).where(
-            Deal.workspace_id == workspace_id, Deal.company_id == company_id
-        )
-        contacts = select(Contact.id).where(
-            Contact.workspace_id == workspace_id, Contact.company_id == company_id
-        )
-        # A company's 360° view: what is filed under it, and what its people did.
-        tickets = select(Ticket.id).where(
-            Ticket.workspace_id == workspace_id,
-            or_(Ticket.company_id == company_id, Ticket.requester_id.in_(contacts)),
-        )
-        about = {
-            "interaction": or_(
-                Interaction.company_id == company_id, Interaction.contact_id.in_(contacts)
-            ),
-            "task": or_(Task.company_id == company_id, Task.contact_id.in_(contacts)),
-            "lifecycle_change": LifecycleChange.contact_id.in_(contacts),
-        }
+        assert company_id is not None
+        ties = _company_ties(workspace_id, company_id)
     return {
-        "interaction": (
-            Interaction,
-            Interaction.occurred_at,
-            func.jsonb_build_object(
-                "interaction_kind",
-                Interaction.kind,
-                "direction",
-                Interaction.direction,
-                "subject",
-                Interaction.subject,
-                "contact_id",
-                Interaction.contact_id,
-                "sentiment",
-                Interaction.sentiment,
-            ),
-            [Interaction.workspace_id == workspace_id, about["interaction"]],
-        ),
-        "task": (
-            Task,
-            Task.created_at,
-            func.jsonb_build_object(
-                "title",
-                Task.title,
-                "status",
-                Task.status,
-                "due_at",
-                Task.due_at,
-                "assignee_id",
-                Task.assignee_id,
-            ),
-            [Task.workspace_id == workspace_id, about["task"]],
-        ),
-        "lifecycle_change": (
-            LifecycleChange,
-            LifecycleChange.changed_at,
-            func.jsonb_build_object(
-                "contact_id",
-                LifecycleChange.contact_id,
-                "from_stage",
-                LifecycleChange.from_stage,
-                "to_stage",
-                LifecycleChange.to_stage,
-            ),
-            [LifecycleChange.workspace_id == workspace_id, about["lifecycle_change"]],
-        ),
-        "deal_stage_change": (
-            DealStageChange,
-            DealStageChange.changed_at,
-            func.jsonb_build_object(
-                "deal_id",
-                DealStageChange.deal_id,
-                "from_stage_id",
-                DealStageChange.from_stage_id,
-                "to_stage_id",
-                DealStageChange.to_stage_id,
-            ),
-            [DealStageChange.workspace_id == workspace_id, DealStageChange.deal_id.in_(deals)],
-        ),
-        "ticket_status_change": (
-            TicketStatusChange,
-            TicketStatusChange.changed_at,
-            func.jsonb_build_object(
-                "ticket_id",
-                TicketStatusChange.ticket_id,
-                "from_status",
-                TicketStatusChange.from_status,
-                "to_status",
-                TicketStatusChange.to_status,
-            ),
-            [
-                TicketStatusChange.workspace_id == workspace_id,
-                TicketStatusChange.ticket_id.in_(tickets),
-            ],
-        ),
+        kind: (
+            model,
+            occurred_at,
+            func.jsonb_build_object(*(part for pair in fields.items() for part in pair)),
+            [model.workspace_id == workspace_id, ties[kind]],
+        )
+        for kind, (model, occurred_at, fields) in _ENTRIES.items()
     }
 
 

@@ -1,13 +1,12 @@
 from typing import Annotated
 
-from fastapi import Depends, Response
+from fastapi import Depends
 
 from crm_api.core.auth import Principal, PrincipalDep, Scope, require
-from crm_api.core.concurrency import IfMatchDep, etag
+from crm_api.core.concurrency import IfMatchDep
 from crm_api.core.errors import problem_responses
 from crm_api.core.routing import crm_router
 from crm_api.core.session import SessionDep
-from crm_api.models import Workspace
 
 from . import service
 from .schemas import WorkspaceRead, WorkspaceUpdate
@@ -16,16 +15,9 @@ router = crm_router("/v1/workspace", "Workspace")
 Writer = Annotated[Principal, Depends(require(Scope.workspace_write))]
 
 
-def _served(workspace: Workspace, response: Response) -> WorkspaceRead:
-    response.headers["ETag"] = etag(workspace.version)
-    return WorkspaceRead.model_validate(workspace)
-
-
 @router.get("", summary="Get the caller's workspace", description="Any valid API key may read it.")
-async def get_workspace(
-    session: SessionDep, principal: PrincipalDep, response: Response
-) -> WorkspaceRead:
-    return _served(await service.get_workspace(session, principal), response)
+async def get_workspace(session: SessionDep, principal: PrincipalDep) -> WorkspaceRead:
+    return WorkspaceRead.model_validate(await service.get_workspace(session, principal))
 
 
 @router.patch(
@@ -38,6 +30,7 @@ async def update_workspace(
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchDep,
-    response: Response,
 ) -> WorkspaceRead:
-    return _served(await service.update_workspace(session, principal, data, if_match), response)
+    return WorkspaceRead.model_validate(
+        await service.update_workspace(session, principal, data, if_match)
+    )

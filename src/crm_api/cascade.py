@@ -1,6 +1,9 @@
-"""Changes that reach many records at once (a purged company's references, a deleted custom
+"""Changes that reach many records at once (a deleted company's references, a deleted custom
 field's values), made record by record so that each gets its new version and its own
-`<resource>.updated` event, like any other change."""
+`<resource>.updated` event, like any other change.
+
+It reads records of several domains (for their events) and is used by several, so it sits beside
+them rather than in core/, which depends on no domain."""
 
 import inspect
 from collections.abc import Awaitable, Callable
@@ -10,36 +13,33 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_api.companies.schemas import CompanyRead
+from crm_api.contacts.schemas import ContactRead
 from crm_api.core.auth import Principal
 from crm_api.core.events import record_update
 from crm_api.core.records import touch
+from crm_api.deals.read import read_deal
+from crm_api.interactions.schemas import InteractionRead
+from crm_api.tasks.schemas import TaskRead
+from crm_api.tickets.schemas import TicketRead
+
+# How each record that a cascade may change reads (a deal and a company need more than their
+# columns), for its update event.
+_READS: dict[str, type[BaseModel]] = {
+    "contact": ContactRead,
+    "ticket": TicketRead,
+    "interaction": InteractionRead,
+    "task": TaskRead,
+}
 
 
 async def _read(session: AsyncSession, resource: str, record: Any) -> BaseModel:
-    # The readers live with their domains, which import this module's callers.
     if resource == "deal":
-        from crm_api.deals.service import read_deal
-
         return await read_deal(session, record)
     if resource == "company":
-        from crm_api.companies.schemas import CompanyRead
-
         return CompanyRead.of(record)
-    if resource == "contact":
-        from crm_api.contacts.schemas import ContactRead
-
-        return ContactRead.model_validate(record)
-    if resource == "ticket":
-        from crm_api.tickets.schemas import TicketRead
-
-        return TicketRead.model_validate(record)
-    if resource == "interaction":
-        from crm_api.interactions.schemas import InteractionRead
-
-        return InteractionRead.model_validate(record)
-    from crm_api.tasks.schemas import TaskRead
-
-    return TaskRead.model_validate(record)
+    read = _READS[resource]
+    return read.model_validate(record)
 
 
 async def update_each(
