@@ -5,8 +5,8 @@ few thousand created or edited records made a search of a million contacts cost 
 database time instead of 1 ms, until autovacuum merged them; after an import or a busy hour,
 searches slowed down for everyone. The lists already pending are merged now.
 
-Revision ID: 0036
-Revises: 0033
+Revision ID: 0035
+Revises: 0034
 Create Date: 2026-11-28 10:00:00.000000
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0036"
-down_revision: str | None = "0033"
+revision: str = "0035"
+down_revision: str | None = "0034"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
