@@ -6,8 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ColumnElement, Select, select
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
@@ -15,32 +14,24 @@ from crm_api.core.ids import new_id
 from crm_api.models import Contact, ContactConsent
 from crm_api.models.base import utcnow
 
+from . import repository
+from .repository import consenting
+
 Purpose = Literal["marketing_email", "marketing_sms", "marketing_phone", "profiling"]
 
 
 async def latest(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID
 ) -> dict[str, ContactConsent]:
-    rows = await session.scalars(
-        select(ContactConsent)
-        .where(ContactConsent.workspace_id == workspace_id, ContactConsent.contact_id == contact_id)
-        .order_by(
-            ContactConsent.purpose, ContactConsent.recorded_at.desc(), ContactConsent.id.desc()
-        )
-        .ext(distinct_on(ContactConsent.purpose))
-    )
-    return {row.purpose: row for row in rows}
+    """The record in force for each purpose the contact has one for."""
+    return await repository.latest(session, workspace_id, contact_id)
 
 
 async def history(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID
 ) -> list[ContactConsent]:
-    rows = await session.scalars(
-        select(ContactConsent)
-        .where(ContactConsent.workspace_id == workspace_id, ContactConsent.contact_id == contact_id)
-        .order_by(ContactConsent.recorded_at, ContactConsent.id)
-    )
-    return list(rows)
+    """Every record of the contact's, oldest first: the evidence."""
+    return await repository.history(session, workspace_id, contact_id)
 
 
 async def record(
@@ -73,19 +64,6 @@ async def record(
     return consent
 
 
-def consenting(workspace_id: uuid.UUID, purpose: str) -> Select[tuple[uuid.UUID]]:
-    """Ids of the contacts whose latest record for `purpose` is a grant."""
-    newest = (
-        select(ContactConsent.contact_id, ContactConsent.granted)
-        .where(ContactConsent.workspace_id == workspace_id, ContactConsent.purpose == purpose)
-        .order_by(
-            ContactConsent.contact_id, ContactConsent.recorded_at.desc(), ContactConsent.id.desc()
-        )
-        .ext(distinct_on(ContactConsent.contact_id))
-        .subquery()
-    )
-    return select(newest.c.contact_id).where(newest.c.granted)
-
-
 def consented_to(workspace_id: uuid.UUID, purposes: list[str]) -> list[ColumnElement[bool]]:
+    """Conditions on contacts: consenting, now, to each of ``purposes``."""
     return [Contact.id.in_(consenting(workspace_id, purpose)) for purpose in purposes]
