@@ -12,13 +12,11 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    and_,
     case,
     cast,
     func,
     literal,
     select,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,11 +24,12 @@ from crm_api.core.auth import Principal
 from crm_api.core.concurrency import IfMatch
 from crm_api.core.events import record_event, record_update
 from crm_api.core.ids import new_id
-from crm_api.core.pagination import page_of, paginate, parse_sort
+from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, get_owned, sent_values, touch
 from crm_api.models import Company, Contact, Interaction, LeadScoringRule
 from crm_api.models.base import utcnow
 
+from . import repository
 from .schemas import AttributeRule, InteractionRule, RuleListParams, RuleRead, RuleUpdate
 
 
@@ -79,31 +78,15 @@ async def rescore(
 ) -> bool:
     """Recompute the scores of these contacts (all of the workspace's when None), in one UPDATE;
     whether any score could have moved (False: no rules, nothing ran)."""
-    rules = (
-        await session.scalars(
-            select(LeadScoringRule).where(LeadScoringRule.workspace_id == workspace_id)
-        )
-    ).all()
+    rules = await repository.rules_of(session, workspace_id)
     if not rules and contact_ids is not None:
         return False  # nothing scores, and every contact already has 0
     now = literal(utcnow())
     score: ColumnElement[Any] = literal(0)
     for rule in rules:
         score = score + _points(rule, now)
-    new_score = cast(score, Integer)
-    # Only contacts whose score moves, and their version with it: a GET shows the score, so
-    # its ETag must change (If-None-Match would otherwise answer 304 with a stale score).
-    statement = update(Contact).where(
-        Contact.workspace_id == workspace_id, Contact.lead_score.is_distinct_from(new_score)
-    )
-    if contact_ids is not None:
-        statement = statement.where(Contact.id.in_(contact_ids))
     await session.flush()
-    await session.execute(
-        statement.values(lead_score=new_score, version=Contact.version + 1).execution_options(
-            synchronize_session=False
-        )
-    )
+    await repository.set_scores(session, workspace_id, cast(score, Integer), contact_ids)
     return True
 
 
@@ -116,13 +99,7 @@ async def rescore_contact(session: AsyncSession, contact: Contact) -> None:
 async def rescore_all(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
     """The worker's hourly job: workspaces with interaction rules, whose scores age."""
     async with sessionmaker() as session:
-        workspace_ids = (
-            await session.scalars(
-                select(LeadScoringRule.workspace_id)
-                .where(LeadScoringRule.kind == "interaction")
-                .distinct()
-            )
-        ).all()
+        workspace_ids = await repository.workspaces_with_aging_rules(session)
     for workspace_id in workspace_ids:
         async with sessionmaker() as session, session.begin():
             await rescore(session, workspace_id)
@@ -153,11 +130,8 @@ async def get_rule(
 async def list_rules(
     session: AsyncSession, principal: Principal, params: RuleListParams
 ) -> tuple[list[LeadScoringRule], str | None]:
-    sort = parse_sort(params.sort, {"created_at": LeadScoringRule.created_at})
-    statement = select(LeadScoringRule).where(
-        LeadScoringRule.workspace_id == principal.workspace_id
-    )
-    rows = (await session.scalars(paginate(statement, LeadScoringRule.id, sort, params))).all()
+    sort = parse_sort(params.sort, repository.SORTABLE)
+    rows = await repository.list_rules(session, principal.workspace_id, params, sort)
     return page_of(rows, sort, params)
 
 
@@ -198,12 +172,6 @@ async def delete_rule(
 async def rescore_company_contacts(
     session: AsyncSession, workspace_id: uuid.UUID, company_id: uuid.UUID
 ) -> None:
-    ids = (
-        await session.scalars(
-            select(Contact.id).where(
-                and_(Contact.workspace_id == workspace_id, Contact.company_id == company_id)
-            )
-        )
-    ).all()
+    ids = await repository.contact_ids_of_company(session, workspace_id, company_id)
     if ids:
         await rescore(session, workspace_id, ids)
