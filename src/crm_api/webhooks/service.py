@@ -3,8 +3,6 @@ import secrets
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, Text, and_, cast, func, insert, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_api.core.auth import Principal
@@ -12,11 +10,13 @@ from crm_api.core.concurrency import IfMatch
 from crm_api.core.errors import Conflict
 from crm_api.core.events import record_event, record_update
 from crm_api.core.ids import new_id
-from crm_api.core.pagination import page_of, paginate, parse_sort
+from crm_api.core.pagination import page_of, parse_sort
 from crm_api.core.records import apply_changes, get_owned, sent_values, touch
-from crm_api.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from crm_api.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from crm_api.models.base import utcnow
 
+from . import repository
+from .repository import TEST_EVENT
 from .schemas import (
     ReplayRequest,
     RotatedSecret,
@@ -29,7 +29,6 @@ from .schemas import (
 )
 
 ROTATION_OVERLAP = timedelta(hours=24)
-TEST_EVENT = "webhook_endpoint.test"
 
 
 def new_secret() -> str:
@@ -65,13 +64,8 @@ async def get_endpoint(
 async def list_endpoints(
     session: AsyncSession, principal: Principal, params: WebhookEndpointListParams
 ) -> tuple[list[WebhookEndpoint], str | None]:
-    sort = parse_sort(params.sort, {"created_at": WebhookEndpoint.created_at})
-    statement = select(WebhookEndpoint).where(
-        WebhookEndpoint.workspace_id == principal.workspace_id
-    )
-    if params.enabled is not None:
-        statement = statement.where(WebhookEndpoint.enabled == params.enabled)
-    rows = (await session.scalars(paginate(statement, WebhookEndpoint.id, sort, params))).all()
+    sort = parse_sort(params.sort, repository.ENDPOINT_SORTS)
+    rows = await repository.list_endpoints(session, principal.workspace_id, params, sort)
     return page_of(rows, sort, params)
 
 
@@ -102,16 +96,7 @@ async def update_endpoint(
 async def delete_endpoint(
     session: AsyncSession, principal: Principal, endpoint_id: uuid.UUID, if_match: IfMatch
 ) -> None:
-    # Deleting writes a webhook_endpoint.deleted event, whose fan-out (a trigger) key-share locks
-    # the workspace's other endpoints; two deletions would each hold one endpoint and wait for
-    # the other's. Deletions in a workspace take turns instead.
-    await session.execute(
-        select(
-            func.pg_advisory_xact_lock(
-                func.hashtextextended(f"webhook-deletes:{principal.workspace_id}", 0)
-            )
-        )
-    )
+    await repository.take_turn_to_delete(session, principal.workspace_id)
     endpoint = await get_endpoint(session, principal, endpoint_id, for_update=True)
     if_match.check(endpoint.version)
     read = WebhookEndpointRead.model_validate(endpoint)
@@ -136,11 +121,6 @@ async def rotate_secret(
     return endpoint, RotatedSecret(secret=endpoint.secret, previous_secret_expires_at=expires)
 
 
-def _matches() -> ColumnElement[bool]:
-    patterns = cast(WebhookEndpoint.event_types, ARRAY(Text))
-    return func.webhook_matches(patterns, Event.type).is_(True)
-
-
 async def replay(
     session: AsyncSession, principal: Principal, endpoint_id: uuid.UUID, data: ReplayRequest
 ) -> int:
@@ -149,56 +129,7 @@ async def replay(
     endpoint = await get_endpoint(session, principal, endpoint_id, for_update=True)
     if not endpoint.enabled:
         raise Conflict("The endpoint is disabled; enable it before replaying.")
-    now = utcnow()
-    events = (
-        select(
-            Event.workspace_id,
-            func.crm_uuid7(),
-            WebhookEndpoint.id,
-            Event.id,
-            Event.type,
-            Event.resource_id,
-            literal("pending"),
-            literal(0),
-            literal(now),
-            literal(now),
-        )
-        .join(
-            WebhookEndpoint,
-            and_(
-                WebhookEndpoint.workspace_id == Event.workspace_id,
-                WebhookEndpoint.id == endpoint.id,
-            ),
-        )
-        .where(
-            Event.workspace_id == principal.workspace_id,
-            Event.occurred_at >= data.since,
-            Event.type != TEST_EVENT,
-            _matches(),
-        )
-    )
-    if data.until is not None:
-        events = events.where(Event.occurred_at <= data.until)
-    result = await session.execute(
-        insert(WebhookDelivery)
-        .from_select(
-            [
-                "workspace_id",
-                "id",
-                "endpoint_id",
-                "event_id",
-                "event_type",
-                "resource_id",
-                "status",
-                "attempts",
-                "next_attempt_at",
-                "created_at",
-            ],
-            events,
-        )
-        .returning(WebhookDelivery.id)
-    )
-    return len(result.all())
+    return await repository.queue_again(session, principal.workspace_id, endpoint.id, data)
 
 
 async def send_test(
@@ -234,16 +165,10 @@ async def list_deliveries(
     params: WebhookDeliveryListParams,
 ) -> tuple[list[WebhookDelivery], str | None]:
     await get_endpoint(session, principal, endpoint_id)
-    sort = parse_sort(params.sort, {"created_at": WebhookDelivery.created_at})
-    statement = select(WebhookDelivery).where(
-        WebhookDelivery.workspace_id == principal.workspace_id,
-        WebhookDelivery.endpoint_id == endpoint_id,
+    sort = parse_sort(params.sort, repository.DELIVERY_SORTS)
+    rows = await repository.list_deliveries(
+        session, principal.workspace_id, endpoint_id, params, sort
     )
-    if params.status is not None:
-        statement = statement.where(WebhookDelivery.status == params.status)
-    if params.event_type is not None:
-        statement = statement.where(WebhookDelivery.event_type == params.event_type)
-    rows = (await session.scalars(paginate(statement, WebhookDelivery.id, sort, params))).all()
     return page_of(rows, sort, params)
 
 
@@ -260,12 +185,10 @@ async def list_attempts(
     params: WebhookAttemptListParams,
 ) -> tuple[list[WebhookAttempt], str | None]:
     await get_delivery(session, principal, delivery_id)
-    sort = parse_sort(params.sort, {"started_at": WebhookAttempt.started_at})
-    statement = select(WebhookAttempt).where(
-        WebhookAttempt.workspace_id == principal.workspace_id,
-        WebhookAttempt.delivery_id == delivery_id,
+    sort = parse_sort(params.sort, repository.ATTEMPT_SORTS)
+    rows = await repository.list_attempts(
+        session, principal.workspace_id, delivery_id, params, sort
     )
-    rows = (await session.scalars(paginate(statement, WebhookAttempt.id, sort, params))).all()
     return page_of(rows, sort, params)
 
 
