@@ -185,19 +185,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "logs": settings.opentelemetry,
         },
     )
-    app.state.settings = settings
-    # How core.auth reads an API key it has not cached.
-    app.state.load_stored_key = load_stored_key
-    # One request session holds one pool connection; those waiting for one queue here in order.
-    app.state.session_turns = asyncio.Semaphore(settings.db_pool_size)
-    app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_storage)
-    app.state.portal_rate_limiter = RateLimiter(
-        settings.rate_limit,
-        settings.rate_limit_storage,
-        subject="this portal account",
-        policy="portal-account",
-    )
-    app.state.sign_in_limits = SignInLimits(settings)
+    _share(app, settings)
     # Each router's operations join the app's own table as they are (their paths, tags and
     # responses are complete): FastAPI's included-router layer re-checks every router's routes
     # on each request. The index then tries only the routes a path can match.
@@ -211,6 +199,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return exc.to_response()
 
     app.add_exception_handler(IdempotentReplay, on_replay)
+    _add_middleware(app, settings)
+    _document_once(app)
+    return app
+
+
+def _share(app: FastAPI, settings: Settings) -> None:
+    """What every request reaches through ``app.state``."""
+    app.state.settings = settings
+    # How core.auth reads an API key it has not cached.
+    app.state.load_stored_key = load_stored_key
+    # One request session holds one pool connection; those waiting for one queue here in order.
+    app.state.session_turns = asyncio.Semaphore(settings.db_pool_size)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_storage)
+    app.state.portal_rate_limiter = RateLimiter(
+        settings.rate_limit,
+        settings.rate_limit_storage,
+        subject="this portal account",
+        policy="portal-account",
+    )
+    app.state.sign_in_limits = SignInLimits(settings)
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    """Outermost last: the request id, CORS for the portal, metrics and the access line, then
+    the body size limit."""
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
@@ -224,6 +237,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         validator=_request_id_is_acceptable,
     )
 
+
+def _document_once(app: FastAPI) -> None:
+    """The OpenAPI document FastAPI builds, finished by _document, built on first use."""
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -238,4 +254,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    return app
