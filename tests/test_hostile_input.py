@@ -305,3 +305,29 @@ async def test_a_date_time_without_an_offset_is_read_as_utc(
     )
     assert response.status_code == 201, response.text
     assert response.json()["occurred_at"] in {"2026-11-01T10:00:00Z", "2026-11-01T10:00:00+00:00"}
+
+
+@pytest.mark.parametrize("value", ["NaN", "-NaN", "sNaN", "Infinity", "-inf", "1e30", "1e300"])
+async def test_a_number_custom_field_filter_that_no_value_can_match_is_422(
+    client: AsyncClient, workspace: Workspace, value: str
+) -> None:
+    """Not a 500 from the encoder nor a silent empty page: the filter names its own fault."""
+    await make_custom_field(client, workspace, key="score", field_type="number")
+    for suffix in ("", "_gte", "_lte"):
+        name = f"custom_fields.score{suffix}"
+        response = await client.get("/v1/contacts", params={name: value}, headers=workspace.headers)
+        assert_problem(response, 422, field=name)
+
+
+async def test_a_list_value_the_database_refuses_is_a_422_like_any_other(
+    client: AsyncClient, workspace: Workspace
+) -> None:
+    """A value only PostgreSQL can refuse (an integer beyond its column's range) reaches the
+    same answer from a list as from any other statement: a 422 with the request's id."""
+    response = await client.get(
+        "/v1/contacts",
+        params={"lead_score_gte": "99999999999"},
+        headers={**workspace.headers, "X-Request-ID": "refused-value"},
+    )
+    assert_problem(response, 422)
+    assert response.headers["X-Request-ID"] == "refused-value"

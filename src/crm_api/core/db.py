@@ -3,6 +3,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import asyncpg
 import orjson
 from sqlalchemy import (
     URL,
@@ -15,7 +16,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -129,22 +131,24 @@ class _Shape:
         self.expanding = bool(compiled.literal_execute_params or compiled.post_compile_params)
 
 
-_DIALECT = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
 _SHAPES: dict[Any, _Shape] = {}
 _MAX_SHAPES = 2_000
 
 
-def _shape_of(statement: ClauseElement) -> tuple[_Shape, Any]:
+def _shape_of(statement: ClauseElement, dialect: Dialect) -> tuple[_Shape, Any]:
+    """The statement's shape compiled for the engine's own dialect (its JSON serializer
+    included), and this statement's values to bind into it."""
     key = statement._generate_cache_key()
     if key is None:  # a statement SQLAlchemy cannot cache: compile this one
-        return _Shape(statement.compile(dialect=_DIALECT)), None
-    shape = _SHAPES.get(key.key)
+        return _Shape(statement.compile(dialect=dialect)), None
+    shape = _SHAPES.get((dialect, key.key))
     if shape is None:
         if len(_SHAPES) >= _MAX_SHAPES:
             _SHAPES.clear()
         # Compiled with its cache key, as SQLAlchemy's cache does, so that another statement of
         # the same shape can bind its own values into it.
-        shape = _SHAPES[key.key] = _Shape(statement._compiler(_DIALECT, cache_key=key))
+        compiled = statement._compiler(dialect, cache_key=key)
+        shape = _SHAPES[(dialect, key.key)] = _Shape(compiled)
     return shape, key.bindparams
 
 
@@ -154,10 +158,14 @@ async def fetch_rows(session: AsyncSession, statement: ClauseElement) -> list[An
     The statement is compiled once per shape (SQLAlchemy's cache key, as its own compiled cache
     uses), and each call only binds this call's values and runs the SQL on asyncpg: for a list
     page, SQLAlchemy's execution and result layers cost more than the query. Values are
-    converted as SQLAlchemy would convert them (its bind processors); results come as asyncpg
-    decodes them, with JSON through the engine's codec.
+    converted as SQLAlchemy would convert them (the engine's bind processors, orjson for JSON);
+    results come as asyncpg decodes them, with JSON through the engine's codec. A value the
+    database refuses raises the error SQLAlchemy would (a DataError for a 22xxx), so it is
+    answered as every other path answers it.
     """
-    shape, extracted = _shape_of(statement)
+    connection = await session.connection()
+    dialect = connection.dialect
+    shape, extracted = _shape_of(statement, dialect)
     compiled = shape.compiled
     values = compiled.construct_params(extracted_parameters=extracted, escape_names=False)
     sql, names, processors = shape.sql, shape.names, shape.processors
@@ -168,11 +176,29 @@ async def fetch_rows(session: AsyncSession, statement: ClauseElement) -> list[An
     args = [
         processors[name](values[name]) if name in processors else values[name] for name in names
     ]
-    connection = await session.connection()
     raw = await connection.get_raw_connection()
     assert raw.driver_connection is not None
-    rows: list[Any] = await raw.driver_connection.fetch(sql, *args)
+    try:
+        rows: list[Any] = await raw.driver_connection.fetch(sql, *args)
+    except asyncpg.PostgresError as error:
+        raise _as_sqlalchemy_error(raw.dbapi_connection, dialect, sql, args, error) from error
     return rows
+
+
+def _as_sqlalchemy_error(
+    adapted: Any, dialect: Dialect, sql: str, args: list[Any], error: Exception
+) -> DBAPIError:
+    """The exception SQLAlchemy raises for this asyncpg error: the dialect's DB-API error
+    (IntegrityError, DataError, ...) wrapped as a statement error, its values hidden."""
+    try:
+        adapted._handle_exception(error)  # raises the DB-API error for it
+    except Exception as translated:
+        wrapped = DBAPIError.instance(
+            sql, args, translated, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect
+        )
+        assert isinstance(wrapped, DBAPIError)
+        return wrapped
+    raise AssertionError("the dialect did not translate an error")  # pragma: no cover
 
 
 def json_array_of(
