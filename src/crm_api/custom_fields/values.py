@@ -106,7 +106,12 @@ def value_from_text(definition: CustomFieldDefinition, raw: str) -> Any:
             number = Decimal(raw)
         except InvalidOperation as exc:
             raise ValueError("must be a number") from exc
-        return int(number) if number == number.to_integral_value() else float(number)
+        if not number.is_finite():  # NaN, sNaN, Infinity: no stored value is one
+            raise ValueError("must be a finite number")
+        if number == number.to_integral_value():
+            # Checked as a stored value is (an integer within JSON's safe range).
+            return _coerce(definition, int(number))
+        return _coerce(definition, float(number))
     if kind == "boolean":
         if raw not in ("true", "false"):
             raise ValueError("must be true or false")
