@@ -1,6 +1,7 @@
 """Duplicate candidates (email, E.164 phone, similar names at one company; similar company
 names, related domains) and merging one contact into another."""
 
+import uuid
 from typing import Any
 
 from httpx import AsyncClient
@@ -181,7 +182,15 @@ async def test_merge_moves_everything_and_keeps_the_chosen_values(
         field="source_id",
     )
     foreign = await make_contact(client, other_workspace)
-    assert_problem(await _merge(client, workspace, target["id"], {"source_id": foreign["id"]}), 404)
+    for absent in (foreign["id"], str(uuid.uuid4())):  # another workspace's is no contact here
+        assert_problem(
+            await _merge(client, workspace, target["id"], {"source_id": absent}),
+            422,
+            field="source_id",
+        )
+    assert_problem(
+        await _merge(client, workspace, str(uuid.uuid4()), {"source_id": target["id"]}), 404
+    )
     spare = await make_contact(client, workspace)
     archived = await client.post(f"/v1/contacts/{target['id']}/archive", headers=workspace.headers)
     assert archived.status_code == 200

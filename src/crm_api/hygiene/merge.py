@@ -21,7 +21,7 @@ from crm_api.contacts.schemas import ContactRead
 from crm_api.contacts.service import change_contact, get_contact, leave_deals
 from crm_api.core.archive import ensure_live
 from crm_api.core.auth import Principal
-from crm_api.core.errors import invalid_field
+from crm_api.core.errors import NotFound, invalid_field
 from crm_api.core.events import record_event
 from crm_api.core.ids import new_id
 from crm_api.core.schemas import InputSchema, ReadSchema
@@ -124,12 +124,19 @@ def merged_changes(
 async def _locked(
     session: AsyncSession, principal: Principal, target_id: uuid.UUID, source_id: uuid.UUID
 ) -> tuple[Contact, Contact]:
-    """The target and the source, locked in id order so two merges of a pair cannot deadlock."""
-    first, second = sorted((target_id, source_id))
-    locked = {
-        first: await get_contact(session, principal, first, for_update=True),
-        second: await get_contact(session, principal, second, for_update=True),
-    }
+    """The target and the source, locked in id order so two merges of a pair cannot deadlock.
+
+    An absent target (the path's record) is a 404; an absent source, or another workspace's, is
+    a 422 naming `source_id`, as any other id in a body that names no record of the workspace.
+    """
+    locked: dict[uuid.UUID, Contact] = {}
+    for contact_id in sorted((target_id, source_id)):
+        try:
+            locked[contact_id] = await get_contact(session, principal, contact_id, for_update=True)
+        except NotFound:
+            if contact_id == target_id:
+                raise
+            raise invalid_field(["body", "source_id"], "no such contact", "not_found") from None
     return locked[target_id], locked[source_id]
 
 
